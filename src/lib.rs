@@ -1,0 +1,13 @@
+//! Switchyard's core: an AI API proxy that speaks OpenAI Chat, OpenAI Responses, Anthropic Messages and
+//! Gemini to local clients and routes each request to the user's upstream credentials.
+//!
+//! Embed it with [`start`]: the desktop app and the headless `switchyard` binary both do.
+
+pub mod app;
+pub mod config;
+pub mod providers;
+pub mod routing;
+pub mod server;
+pub mod wire;
+
+pub use app::{start, Error, RunningProxy, StartOptions};

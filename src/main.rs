@@ -1,0 +1,214 @@
+//! The headless `switchyard` binary: serve, check a config, list models.
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::sync::Arc;
+
+use anyhow::Context;
+use clap::{Parser, Subcommand};
+use tracing_subscriber::{reload, EnvFilter};
+
+use switchyard::config::{self, Severity};
+use switchyard::routing::Registry;
+use switchyard::StartOptions;
+
+#[derive(Parser)]
+#[command(
+    name = "switchyard",
+    version,
+    about = "Use your AI subscriptions and API keys from any tool"
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Option<Command>,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run the proxy (the default).
+    Serve {
+        /// Config file; default `<user config dir>/switchyard/config.yaml`, created on first run.
+        #[arg(long, short)]
+        config: Option<PathBuf>,
+    },
+    /// Work with config files.
+    Config {
+        #[command(subcommand)]
+        command: ConfigCommand,
+    },
+    /// List the models the config serves and where each one goes.
+    Models {
+        #[arg(long, short)]
+        config: Option<PathBuf>,
+    },
+}
+
+#[derive(Subcommand)]
+enum ConfigCommand {
+    /// Validate a config file and print every problem with its line and column.
+    Check { path: PathBuf },
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let result = match cli.command.unwrap_or(Command::Serve { config: None }) {
+        Command::Serve { config } => serve(config),
+        Command::Config {
+            command: ConfigCommand::Check { path },
+        } => check(&path),
+        Command::Models { config } => models(config),
+    };
+    match result {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("switchyard: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn serve(config_path: Option<PathBuf>) -> anyhow::Result<ExitCode> {
+    // RUST_LOG wins; otherwise the config's `debug` picks the level, and follows reloads.
+    let from_env = std::env::var("RUST_LOG").ok();
+    let initial = from_env.clone().unwrap_or_else(|| "info".into());
+    let (filter, level) = reload::Layer::new(EnvFilter::new(initial));
+    use tracing_subscriber::prelude::*;
+    tracing_subscriber::registry()
+        .with(filter)
+        .with(tracing_subscriber::fmt::layer().with_writer(std::io::stderr))
+        .init();
+    let on_config: switchyard::app::ConfigHook = Arc::new(move |cfg| {
+        if from_env.is_none() {
+            let wanted = if cfg.debug { "debug" } else { "info" };
+            let _ = level.modify(|f| *f = EnvFilter::new(wanted));
+        }
+    });
+    let runtime = tokio::runtime::Runtime::new().context("cannot start the async runtime")?;
+    runtime.block_on(async move {
+        let mut proxy = switchyard::start(StartOptions {
+            config_path,
+            on_config: Some(on_config),
+        })
+        .await?;
+        if let Some(first) = proxy.first_run() {
+            println!(
+                "Created {} with a new client key.",
+                proxy.config_path().display()
+            );
+            println!(
+                "Your client key (shown once; it is also in that file): {}",
+                first.client_key
+            );
+        }
+        println!("Switchyard listening on {}", proxy.base_url());
+        let _ = std::io::stdout().flush();
+        tokio::select! {
+            why = proxy.stopped() => anyhow::bail!("{why}"),
+            () = shutdown_signal() => {}
+        }
+        tracing::info!("shutting down: finishing in-flight requests");
+        proxy.shutdown().await;
+        Ok(ExitCode::SUCCESS)
+    })
+}
+
+/// SIGINT or SIGTERM (Ctrl+C or Ctrl+Break on Windows).
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        if tokio::signal::ctrl_c().await.is_err() {
+            std::future::pending::<()>().await;
+        }
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {}
+        () = term => {}
+    }
+}
+
+fn check(path: &Path) -> anyhow::Result<ExitCode> {
+    match config::load_file(path) {
+        Ok(loaded) => {
+            for w in &loaded.warnings {
+                println!("{}:{w}", path.display());
+            }
+            let registry = Registry::build(&loaded.config);
+            println!(
+                "{}: ok ({} credentials, {} models, {} warnings)",
+                path.display(),
+                loaded.config.credentials.len(),
+                registry.models().count(),
+                loaded.warnings.len()
+            );
+            Ok(ExitCode::SUCCESS)
+        }
+        Err(e) => {
+            for d in &e.problems {
+                println!("{}:{d}", path.display());
+            }
+            let errors = e
+                .problems
+                .iter()
+                .filter(|d| d.severity == Severity::Error)
+                .count();
+            println!("{}: {errors} error(s)", path.display());
+            Ok(ExitCode::FAILURE)
+        }
+    }
+}
+
+fn models(config_path: Option<PathBuf>) -> anyhow::Result<ExitCode> {
+    let path = config_path.unwrap_or_else(config::default_config_path);
+    let loaded = config::load_file(&path)?;
+    let registry = Registry::build(&loaded.config);
+    let rows: Vec<[String; 4]> = registry
+        .models()
+        .flat_map(|m| {
+            m.routes.iter().map(|r| {
+                [
+                    m.id.clone(),
+                    r.cred.provider.to_string(),
+                    r.upstream_model.clone(),
+                    r.cred.label.clone(),
+                ]
+            })
+        })
+        .collect();
+    if rows.is_empty() {
+        println!(
+            "{} serves no models yet: add a key list such as `claude-api-key`.",
+            path.display()
+        );
+        return Ok(ExitCode::SUCCESS);
+    }
+    let header = ["MODEL", "PROVIDER", "UPSTREAM MODEL", "CREDENTIAL"].map(String::from);
+    let widths: Vec<usize> = (0..4)
+        .map(|i| {
+            rows.iter()
+                .chain([&header])
+                .map(|r| r[i].len())
+                .max()
+                .unwrap_or(0)
+        })
+        .collect();
+    for row in [&header].into_iter().chain(&rows) {
+        let line: Vec<String> = row
+            .iter()
+            .zip(&widths)
+            .map(|(c, w)| format!("{c:<w$}"))
+            .collect();
+        println!("{}", line.join("  ").trim_end());
+    }
+    Ok(ExitCode::SUCCESS)
+}

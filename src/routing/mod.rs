@@ -1,0 +1,341 @@
+//! From a requested model to a committed upstream response: pick candidates, order them by strategy, send,
+//! and on a retryable failure before the first byte cool the credential down and try the next.
+
+mod cooldown;
+mod registry;
+
+use std::collections::HashMap;
+use std::sync::Mutex;
+use std::time::Duration;
+
+use bytes::Bytes;
+use futures_util::stream::BoxStream;
+use futures_util::StreamExt;
+use http::{HeaderMap, StatusCode};
+use tokio::time::Instant;
+
+use crate::config::{Config, Provider, Strategy};
+use crate::providers::{self, Call, HttpClients, Outbound};
+use crate::wire::body::JsonBody;
+use crate::wire::Format;
+
+pub use cooldown::{Cooldowns, Failure};
+pub use registry::{is_excluded, ModelEntry, Registry, Route};
+
+/// The largest upstream error body we hold in memory to relay to the client.
+const MAX_ERROR_BODY: usize = 1 << 20;
+
+/// A request, decoded just enough to route it.
+pub struct Request<'a> {
+    pub format: Format,
+    pub call: Call,
+    /// The model as the client named it.
+    pub model: &'a str,
+    pub gemini_sse: bool,
+    pub headers: &'a HeaderMap,
+    pub query: Option<&'a str>,
+    pub body: RequestBody,
+}
+
+/// The request body: JSON whose `model` is rewritten per route, or bytes sent as they are (Gemini carries
+/// the model in the path).
+pub enum RequestBody {
+    Json(JsonBody),
+    Raw(Bytes),
+}
+
+impl RequestBody {
+    fn for_model(&mut self, upstream_model: &str) -> Bytes {
+        match self {
+            RequestBody::Json(body) => {
+                body.set_str("model", upstream_model);
+                Bytes::from(body.to_bytes())
+            }
+            RequestBody::Raw(bytes) => bytes.clone(),
+        }
+    }
+}
+
+/// An upstream response the client will get: its head and first bytes have arrived, the rest streams.
+pub struct Committed {
+    pub status: StatusCode,
+    pub headers: HeaderMap,
+    pub first: Bytes,
+    pub rest: BoxStream<'static, Result<Bytes, reqwest::Error>>,
+    /// Which credential served it (its config label), for logs.
+    pub served_by: String,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum RouteError {
+    #[error("the model `{0}` is not served by this proxy")]
+    UnknownModel(String),
+    #[error(
+        "the model `{model}` is served by {providers}, which cannot take {format} requests yet \
+         (translation between formats is not available in this version); call it in its own format"
+    )]
+    Unsupported {
+        model: String,
+        format: Format,
+        providers: String,
+    },
+    #[error("every credential for `{model}` is cooling down; retry in {}s", retry_after.as_secs().max(1))]
+    Cooldown {
+        model: String,
+        retry_after: Duration,
+    },
+    /// The upstream's own error, relayed with its status and body.
+    #[error("upstream answered {status}")]
+    Upstream {
+        status: StatusCode,
+        headers: HeaderMap,
+        body: Bytes,
+    },
+    #[error("no upstream for `{model}` could be reached: {message}")]
+    Unreachable { model: String, message: String },
+}
+
+/// Routing state that outlives config reloads: cooldowns, round-robin cursors, connection pools.
+#[derive(Default)]
+pub struct Router {
+    cooldowns: Cooldowns,
+    cursors: Mutex<HashMap<String, usize>>,
+    clients: HttpClients,
+}
+
+enum Attempt {
+    Done(Committed),
+    Failed(Failure, RouteError),
+    Fatal(RouteError),
+}
+
+impl Router {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    pub fn cooldowns(&self) -> &Cooldowns {
+        &self.cooldowns
+    }
+
+    /// Sends `req` to the best available credential, failing over as the config allows.
+    pub async fn execute(
+        &self,
+        config: &Config,
+        registry: &Registry,
+        mut req: Request<'_>,
+    ) -> Result<Committed, RouteError> {
+        let entry = registry
+            .get(req.model)
+            .ok_or_else(|| RouteError::UnknownModel(req.model.to_string()))?;
+        let routes: Vec<&Route> = entry
+            .routes
+            .iter()
+            .filter(|r| providers::accepts(r.cred.provider, req.format, req.call))
+            .collect();
+        if routes.is_empty() {
+            let mut names: Vec<Provider> = entry.routes.iter().map(|r| r.cred.provider).collect();
+            names.dedup();
+            return Err(RouteError::Unsupported {
+                model: req.model.to_string(),
+                format: req.format,
+                providers: names
+                    .iter()
+                    .map(|p| p.config_key())
+                    .collect::<Vec<_>>()
+                    .join(", "),
+            });
+        }
+        let max_attempts = 1 + config.request_retry as usize;
+        let mut attempts = 0;
+        let mut last_error: Option<RouteError> = None;
+        loop {
+            let now = Instant::now();
+            let ordered = self.order(&routes, config.strategy, &entry.id);
+            let mut earliest: Option<Duration> = None;
+            let mut tried_any = false;
+            for route in ordered {
+                let model = &route.upstream_model;
+                if let Some(wait) = self.cooldowns.remaining(&route.cred.id, model, now) {
+                    earliest = Some(earliest.map_or(wait, |e| e.min(wait)));
+                    continue;
+                }
+                if attempts == max_attempts {
+                    break;
+                }
+                attempts += 1;
+                tried_any = true;
+                match self.attempt(config, route, &mut req).await {
+                    Attempt::Done(committed) => {
+                        self.cooldowns.succeed(&route.cred.id, model);
+                        return Ok(committed);
+                    }
+                    Attempt::Fatal(err) => return Err(err),
+                    Attempt::Failed(failure, err) => {
+                        let cooled =
+                            self.cooldowns
+                                .fail(&route.cred.id, model, failure, Instant::now());
+                        tracing::warn!(
+                            credential = %route.cred.label,
+                            model = %model,
+                            cooldown_s = cooled.map(|d| d.as_secs()),
+                            "upstream attempt failed: {err}"
+                        );
+                        last_error = Some(err);
+                    }
+                }
+            }
+            if attempts == max_attempts {
+                break;
+            }
+            if tried_any {
+                // Everyone untried is cooling; go round again to see who became available.
+                continue;
+            }
+            // Nobody is available now. Wait for the first credential to come back if that is soon enough.
+            match earliest {
+                Some(wait) if wait <= config.max_retry_interval => tokio::time::sleep(wait).await,
+                Some(wait) => {
+                    return Err(last_error.unwrap_or(RouteError::Cooldown {
+                        model: req.model.to_string(),
+                        retry_after: wait,
+                    }))
+                }
+                None => break,
+            }
+        }
+        Err(last_error.unwrap_or_else(|| RouteError::Unreachable {
+            model: req.model.to_string(),
+            message: "no attempt was allowed".into(),
+        }))
+    }
+
+    /// Candidates in the order to try them: rotated per request for round-robin, as declared for fill-first.
+    fn order<'r>(&self, routes: &[&'r Route], strategy: Strategy, model: &str) -> Vec<&'r Route> {
+        let start = match strategy {
+            Strategy::FillFirst => 0,
+            Strategy::RoundRobin => {
+                let mut cursors = self.cursors.lock().unwrap_or_else(|p| p.into_inner());
+                let cursor = cursors.entry(model.to_string()).or_insert(0);
+                let start = *cursor % routes.len();
+                *cursor = cursor.wrapping_add(1);
+                start
+            }
+        };
+        routes[start..]
+            .iter()
+            .chain(&routes[..start])
+            .copied()
+            .collect()
+    }
+
+    async fn attempt(&self, config: &Config, route: &Route, req: &mut Request<'_>) -> Attempt {
+        let cred = &route.cred;
+        let outbound = Outbound {
+            format: req.format,
+            call: req.call,
+            gemini_sse: req.gemini_sse,
+            upstream_model: &route.upstream_model,
+            client_headers: req.headers,
+            client_query: req.query,
+            body: req.body.for_model(&route.upstream_model),
+        };
+        let up = providers::build(cred, &outbound);
+        let unreachable = |message: String| RouteError::Unreachable {
+            model: req.model.to_string(),
+            message,
+        };
+        let client = match self
+            .clients
+            .get(providers::proxy_for(cred, config.proxy.as_ref()))
+        {
+            Ok(c) => c,
+            Err(e) => return Attempt::Failed(Failure::Transport, unreachable(e.to_string())),
+        };
+        tracing::debug!(credential = %cred.label, url = %up.url, "sending upstream");
+        let sent = client
+            .request(up.method, &up.url)
+            .headers(up.headers)
+            .body(up.body)
+            .send()
+            .await;
+        let resp = match sent {
+            Ok(r) => r,
+            Err(e) => {
+                let message = format!("{}: {}", cred.label, error_chain(&e));
+                return Attempt::Failed(Failure::Transport, unreachable(message));
+            }
+        };
+        let status = resp.status();
+        let headers = resp.headers().clone();
+        if status.is_success() {
+            let mut stream = resp.bytes_stream().boxed();
+            // Wait for the first bytes before committing: a connection that dies now can still fail over.
+            return match stream.next().await {
+                Some(Ok(first)) => Attempt::Done(Committed {
+                    status,
+                    headers,
+                    first,
+                    rest: stream,
+                    served_by: cred.label.clone(),
+                }),
+                None => Attempt::Done(Committed {
+                    status,
+                    headers,
+                    first: Bytes::new(),
+                    rest: stream,
+                    served_by: cred.label.clone(),
+                }),
+                Some(Err(e)) => Attempt::Failed(
+                    Failure::Transport,
+                    unreachable(format!("{}: {}", cred.label, error_chain(&e))),
+                ),
+            };
+        }
+        let body = read_capped(resp).await;
+        let hint = providers::retry_hint(cred.provider, &headers, &body);
+        let failure = Failure::Status {
+            status: status.as_u16(),
+            hint,
+        };
+        let err = RouteError::Upstream {
+            status,
+            headers,
+            body,
+        };
+        if failure.is_retryable() {
+            Attempt::Failed(failure, err)
+        } else {
+            Attempt::Fatal(err)
+        }
+    }
+}
+
+/// Reads an error body, keeping at most [`MAX_ERROR_BODY`] bytes.
+async fn read_capped(resp: reqwest::Response) -> Bytes {
+    let mut out = Vec::new();
+    let mut stream = resp.bytes_stream();
+    while let Some(Ok(chunk)) = stream.next().await {
+        let room = MAX_ERROR_BODY - out.len();
+        out.extend_from_slice(&chunk[..chunk.len().min(room)]);
+        if out.len() == MAX_ERROR_BODY {
+            break;
+        }
+    }
+    Bytes::from(out)
+}
+
+/// `reqwest` hides the useful part ("connection refused") in the source chain.
+pub fn error_chain(e: &dyn std::error::Error) -> String {
+    let mut msg = e.to_string();
+    let mut source = e.source();
+    while let Some(s) = source {
+        let s_msg = s.to_string();
+        if !msg.contains(&s_msg) {
+            msg.push_str(": ");
+            msg.push_str(&s_msg);
+        }
+        source = s.source();
+    }
+    msg
+}

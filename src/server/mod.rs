@@ -1,0 +1,150 @@
+//! The HTTP front door: routes, the gatekeeper (browser guard + client key), and the live state handlers read.
+
+mod guard;
+mod handlers;
+mod models;
+mod respond;
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use arc_swap::ArcSwap;
+use axum::extract::{Request, State};
+use axum::middleware::{self, Next};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{any, get, post};
+use http::{Method, StatusCode};
+
+use crate::config::Config;
+use crate::routing::{Registry, Router};
+use crate::wire::error::ErrorKind;
+use crate::wire::Format;
+
+pub use guard::{check_client_key, presented_keys, AuthFailure};
+
+/// A config snapshot and what is derived from it; swapped whole on reload.
+pub struct Live {
+    pub config: Arc<Config>,
+    pub registry: Registry,
+}
+
+impl Live {
+    pub fn new(config: Arc<Config>) -> Self {
+        let registry = Registry::build(&config);
+        Live { config, registry }
+    }
+}
+
+pub struct AppState {
+    live: ArcSwap<Live>,
+    router: Router,
+    bound: SocketAddr,
+}
+
+impl AppState {
+    pub fn new(config: Arc<Config>, bound: SocketAddr) -> Self {
+        AppState {
+            live: ArcSwap::from_pointee(Live::new(config)),
+            router: Router::new(),
+            bound,
+        }
+    }
+
+    /// The snapshot one request uses from start to end.
+    pub fn live(&self) -> Arc<Live> {
+        self.live.load_full()
+    }
+
+    /// Applies a new config to requests that start from now on.
+    pub fn reload(&self, config: Arc<Config>) {
+        let old = self.live();
+        if old.config.host != config.host
+            || old.config.port != config.port
+            || old.config.tls.is_some() != config.tls.is_some()
+        {
+            tracing::warn!("host, port and tls changes take effect after a restart");
+        }
+        self.live.store(Arc::new(Live::new(config)));
+    }
+}
+
+/// The largest request body accepted (Anthropic's own limit is 32 MB; images inflate base64 by a third).
+pub const MAX_BODY_BYTES: usize = 64 << 20;
+
+pub fn router(state: Arc<AppState>) -> axum::Router {
+    axum::Router::new()
+        .route("/healthz", get(handlers::healthz))
+        .route("/v1/models", get(models::list_v1))
+        .route("/v1/chat/completions", post(handlers::chat_completions))
+        .route("/v1/completions", post(handlers::completions))
+        .route("/v1/responses", post(handlers::responses))
+        .route("/v1/messages", post(handlers::messages))
+        .route("/v1/messages/count_tokens", post(handlers::count_tokens))
+        .route("/v1beta/models", get(models::list_gemini))
+        .route(
+            "/v1beta/models/{target}",
+            post(handlers::gemini).get(models::get_gemini),
+        )
+        // google-genai's default API version is `v1`; the calls are the same.
+        .route("/v1/models/{target}", post(handlers::gemini))
+        .fallback(any(not_found))
+        .layer(middleware::from_fn_with_state(state.clone(), gatekeeper))
+        .with_state(state)
+}
+
+/// The format whose error shape a path's clients understand.
+pub fn format_for(path: &str, headers: &http::HeaderMap) -> Format {
+    match path {
+        p if p.starts_with("/v1beta") => Format::Gemini,
+        p if p.starts_with("/v1/models/") && p.contains(':') => Format::Gemini,
+        p if p.starts_with("/v1/messages") => Format::Anthropic,
+        "/v1/models" if headers.contains_key("anthropic-version") => Format::Anthropic,
+        "/v1/responses" => Format::OpenAiResponses,
+        "/v1/completions" => Format::OpenAiCompletions,
+        _ => Format::OpenAiChat,
+    }
+}
+
+/// Runs before every handler: refuse browser-borne requests, answer preflights, check the client key.
+async fn gatekeeper(State(state): State<Arc<AppState>>, req: Request, next: Next) -> Response {
+    let live = state.live();
+    let format = format_for(req.uri().path(), req.headers());
+    if let Err(why) = guard::check_browser(req.headers(), state.bound, &live.config.browser_access)
+    {
+        tracing::warn!(path = %req.uri().path(), "refused: {why}");
+        return respond::error(
+            format,
+            ErrorKind::Permission,
+            &why,
+            Some("browser_request_refused"),
+        );
+    }
+    if req.method() == Method::OPTIONS {
+        return StatusCode::NO_CONTENT.into_response();
+    }
+    if req.uri().path() == "/healthz" {
+        return next.run(req).await;
+    }
+    let keys = guard::presented_keys(req.headers(), req.uri().query());
+    match guard::check_client_key(&keys, &live.config.api_keys) {
+        Ok(()) => next.run(req).await,
+        Err(AuthFailure::Missing) => respond::error(
+            format,
+            ErrorKind::Authentication,
+            "missing client key: send it as `Authorization: Bearer <key>`, `x-api-key` or `x-goog-api-key`",
+            Some("missing_api_key"),
+        ),
+        Err(AuthFailure::Invalid) => respond::error(
+            format,
+            ErrorKind::Authentication,
+            "invalid client key: it is not one of the config's `api-keys`",
+            Some("invalid_api_key"),
+        ),
+    }
+}
+
+async fn not_found(req: Request) -> Response {
+    let format = format_for(req.uri().path(), req.headers());
+    let message = format!("no route for {} {}", req.method(), req.uri().path());
+    respond::error(format, ErrorKind::NotFound, &message, Some("unknown_route"))
+}

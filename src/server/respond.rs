@@ -1,0 +1,157 @@
+//! Turning outcomes into HTTP responses: errors in the client's shape, upstream responses streamed through.
+
+use axum::body::Body;
+use axum::response::{IntoResponse, Response};
+use bytes::Bytes;
+use futures_util::StreamExt;
+use http::{header, HeaderValue, StatusCode};
+
+use crate::providers::DROPPED_RESPONSE_HEADERS;
+use crate::routing::{error_chain, Committed, RouteError};
+use crate::wire::error::{error_json, stream_error_event, ErrorKind};
+use crate::wire::sse::{last_sequence_number, EventSplitter};
+use crate::wire::Format;
+
+/// An error of our own, in `format`'s shape.
+pub fn error(format: Format, kind: ErrorKind, message: &str, code: Option<&str>) -> Response {
+    let body = error_json(format, kind, message, code);
+    let status = StatusCode::from_u16(kind.status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+    (status, axum::Json(body)).into_response()
+}
+
+pub fn route_error(format: Format, err: RouteError) -> Response {
+    let message = err.to_string();
+    match err {
+        RouteError::UnknownModel(_) => error(
+            format,
+            ErrorKind::NotFound,
+            &message,
+            Some("model_not_found"),
+        ),
+        RouteError::Unsupported { .. } => error(
+            format,
+            ErrorKind::InvalidRequest,
+            &message,
+            Some("unsupported_format_pair"),
+        ),
+        RouteError::Cooldown { retry_after, .. } => {
+            let mut resp = error(
+                format,
+                ErrorKind::RateLimited,
+                &message,
+                Some("model_cooldown"),
+            );
+            let secs = retry_after.as_secs_f64().ceil().max(1.0) as u64;
+            resp.headers_mut()
+                .insert(header::RETRY_AFTER, HeaderValue::from(secs));
+            resp
+        }
+        RouteError::Unreachable { .. } => error(
+            format,
+            ErrorKind::Upstream,
+            &message,
+            Some("upstream_unreachable"),
+        ),
+        RouteError::Upstream {
+            status,
+            headers,
+            body,
+        } => {
+            // The upstream's own words reach the client unchanged: same status, same body.
+            let mut resp = Response::new(Body::from(body));
+            *resp.status_mut() = status;
+            copy_headers(&headers, resp.headers_mut());
+            resp
+        }
+    }
+}
+
+fn copy_headers(from: &http::HeaderMap, to: &mut http::HeaderMap) {
+    for (name, value) in from {
+        if !DROPPED_RESPONSE_HEADERS.contains(&name.as_str()) {
+            to.append(name.clone(), value.clone());
+        }
+    }
+}
+
+/// Streams a committed upstream response to the client as it arrives.
+///
+/// SSE is forwarded one whole event at a time; if the upstream dies mid-stream the client gets a
+/// well-formed error event in its own format instead of a torn line. Other bodies are forwarded chunk by
+/// chunk, and a failure aborts the response so the client sees a broken transfer, never a silent truncation.
+/// Dropping the returned body (the client went away) drops the upstream stream, which closes that
+/// connection at once.
+pub fn committed(format: Format, c: Committed) -> Response {
+    let is_sse = c
+        .headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("text/event-stream"));
+    let Committed {
+        status,
+        headers,
+        first,
+        mut rest,
+        served_by,
+    } = c;
+    let body = if is_sse {
+        Body::from_stream(async_stream::stream! {
+            let mut splitter = EventSplitter::new();
+            let mut seq = 0u64;
+            let mut chunk = Some(first);
+            loop {
+                if let Some(bytes) = chunk.take() {
+                    if let Some(events) = splitter.push(&bytes) {
+                        if let Some(n) = last_sequence_number(&events) {
+                            seq = n + 1;
+                        }
+                        yield Ok::<Bytes, std::io::Error>(events);
+                    }
+                }
+                match rest.next().await {
+                    Some(Ok(bytes)) => chunk = Some(bytes),
+                    Some(Err(e)) => {
+                        let why = error_chain(&e);
+                        tracing::warn!(credential = %served_by, "upstream stream broke: {why}");
+                        let message = format!("the upstream connection failed mid-stream: {why}");
+                        yield Ok(Bytes::from(stream_error_event(format, &message, seq)));
+                        break;
+                    }
+                    None => {
+                        // An upstream that ends without a final blank line: pass its last bytes as they are.
+                        if !splitter.pending().is_empty() {
+                            yield Ok(Bytes::copy_from_slice(splitter.pending()));
+                        }
+                        break;
+                    }
+                }
+            }
+        })
+    } else {
+        Body::from_stream(async_stream::stream! {
+            if !first.is_empty() {
+                yield Ok::<Bytes, std::io::Error>(first);
+            }
+            while let Some(next) = rest.next().await {
+                match next {
+                    Ok(bytes) => yield Ok(bytes),
+                    Err(e) => {
+                        let why = error_chain(&e);
+                        tracing::warn!(credential = %served_by, "upstream body broke: {why}");
+                        yield Err(std::io::Error::other(why));
+                        break;
+                    }
+                }
+            }
+        })
+    };
+    let mut resp = Response::new(body);
+    *resp.status_mut() = status;
+    copy_headers(&headers, resp.headers_mut());
+    if is_sse {
+        // Tell buffering reverse proxies (nginx) to pass events through as they come.
+        resp.headers_mut()
+            .insert("x-accel-buffering", HeaderValue::from_static("no"));
+    }
+    resp
+}
