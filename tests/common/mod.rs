@@ -1,0 +1,163 @@
+//! Shared harness for the black-box tests: a mock upstream for every provider and a real proxy on
+//! 127.0.0.1:0 configured to use it, both in-process.
+
+#![allow(dead_code)] // each test binary uses a different part of the harness
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use switchyard::{RunningProxy, StartOptions};
+use switchyard_mock::{Family, MockUpstream};
+
+pub const CLIENT_KEY: &str = "test-client-key";
+
+pub struct Harness {
+    pub mock: MockUpstream,
+    pub proxy: Option<RunningProxy>,
+    pub dir: tempfile::TempDir,
+    pub http: reqwest::Client,
+}
+
+/// The baseline config: two keys per provider, all pointing at the mock, plus whatever `extra` adds.
+pub fn baseline_yaml(mock: &MockUpstream, extra: &str) -> String {
+    format!(
+        r#"host: 127.0.0.1
+port: 0
+api-keys: ["{CLIENT_KEY}", "second-client-key"]
+request-retry: 2
+max-retry-interval: 0
+shutdown-timeout: 5
+claude-api-key:
+  - api-key: sk-claude-1
+    base-url: {claude}
+  - api-key: sk-claude-2
+    base-url: {claude}
+codex-api-key:
+  - api-key: sk-codex-1
+    base-url: {codex}
+  - api-key: sk-codex-2
+    base-url: {codex}
+gemini-api-key:
+  - api-key: sk-gemini-1
+    base-url: {gemini}
+  - api-key: sk-gemini-2
+    base-url: {gemini}
+openai-compatibility:
+  - name: mockcompat
+    base-url: {compat}
+    api-key-entries: [{{api-key: sk-compat-1}}, {{api-key: sk-compat-2}}]
+    models:
+      - {{name: mock-gpt-4o, alias: compat-gpt-4o}}
+      - {{name: mock-reason, alias: compat-reason}}
+{extra}"#,
+        claude = mock.base_url(Family::Claude),
+        codex = mock.base_url(Family::Codex),
+        gemini = mock.base_url(Family::Gemini),
+        compat = mock.base_url(Family::Compat),
+    )
+}
+
+impl Harness {
+    pub async fn start() -> Harness {
+        Self::with_extra("").await
+    }
+
+    pub async fn with_extra(extra: &str) -> Harness {
+        let mock = MockUpstream::start().await;
+        let yaml = baseline_yaml(&mock, extra);
+        Self::with_config(mock, &yaml).await
+    }
+
+    pub async fn with_config(mock: MockUpstream, yaml: &str) -> Harness {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("config.yaml");
+        std::fs::write(&path, yaml).expect("write config");
+        let proxy = switchyard::start(StartOptions {
+            config_path: Some(path),
+            on_config: None,
+        })
+        .await
+        .expect("proxy starts");
+        Harness {
+            mock,
+            proxy: Some(proxy),
+            dir,
+            http: reqwest::Client::builder()
+                .no_proxy()
+                .build()
+                .expect("client"),
+        }
+    }
+
+    pub fn proxy(&self) -> &RunningProxy {
+        self.proxy.as_ref().expect("proxy running")
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.proxy().base_url())
+    }
+
+    pub fn config_path(&self) -> PathBuf {
+        self.proxy().config_path().to_path_buf()
+    }
+
+    /// POST JSON with the client key.
+    pub async fn post(&self, path: &str, body: serde_json::Value) -> reqwest::Response {
+        self.http
+            .post(self.url(path))
+            .bearer_auth(CLIENT_KEY)
+            .json(&body)
+            .send()
+            .await
+            .expect("request reaches the proxy")
+    }
+
+    /// Rewrites the config file and waits until the proxy serves `probe_model` (or stops serving it).
+    pub async fn rewrite_config(&self, yaml: &str, probe_model: &str, expect_served: bool) {
+        std::fs::write(self.config_path(), yaml).expect("rewrite config");
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+        loop {
+            let models: serde_json::Value = self
+                .http
+                .get(self.url("/v1/models"))
+                .bearer_auth(CLIENT_KEY)
+                .send()
+                .await
+                .expect("models")
+                .json()
+                .await
+                .expect("json");
+            let served = models["data"]
+                .as_array()
+                .is_some_and(|d| d.iter().any(|m| m["id"] == probe_model));
+            if served == expect_served {
+                return;
+            }
+            assert!(
+                tokio::time::Instant::now() < deadline,
+                "reload not applied in 10 s"
+            );
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+}
+
+/// Splits an SSE body into (event name, data) pairs.
+pub fn sse_events(body: &str) -> Vec<(Option<String>, String)> {
+    body.replace("\r\n", "\n")
+        .split("\n\n")
+        .filter(|block| !block.trim().is_empty())
+        .filter_map(|block| {
+            let mut event = None;
+            let mut data = Vec::new();
+            for line in block.lines() {
+                if let Some(v) = line.strip_prefix("event:") {
+                    event = Some(v.trim().to_string());
+                } else if let Some(v) = line.strip_prefix("data:") {
+                    data.push(v.trim_start().to_string());
+                }
+            }
+            (event.is_some() || !data.is_empty()).then(|| (event, data.join("\n")))
+        })
+        .collect()
+}
