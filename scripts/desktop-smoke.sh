@@ -1,0 +1,241 @@
+#!/usr/bin/env bash
+# Desktop smoke test: the real switchyard-desktop binary on a virtual X display (Xvfb) with a private
+# D-Bus session, its real tray menu read and clicked over D-Bus by shared/tools/tray_probe.py (a stand-in
+# for a desktop panel), and the proxy it runs in-process answering HTTP.
+#
+#   cargo build -p switchyard-desktop && scripts/desktop-smoke.sh
+#
+# Needs: xvfb-run, dbus-run-session, xclip, curl, python3 (dbus-next is pip-installed if missing) and the
+# WebKitGTK/appindicator runtime libraries. Environment:
+#   SWITCHYARD_SHARED_DIR   where shared/ is (default: ../shared beside the repo, as CI clones it)
+#   SWITCHYARD_DESKTOP_BIN  the binary to test (default: target/debug/switchyard-desktop)
+# Prints one line per check and ends with `desktop-smoke: N passed, M failed`; exits non-zero on failure.
+set -uo pipefail
+
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+
+if [[ "${SWITCHYARD_SMOKE_INNER:-}" != 1 ]]; then
+    # ---- Outer half: preflight, then re-run this script inside Xvfb + a session bus. ----
+    BIN=${SWITCHYARD_DESKTOP_BIN:-$ROOT/target/debug/switchyard-desktop}
+    SHARED=${SWITCHYARD_SHARED_DIR:-$ROOT/../shared}
+    PROBE=$SHARED/tools/tray_probe.py
+    die() { echo "desktop-smoke: $*" >&2; echo "desktop-smoke: 0 passed, 1 failed"; exit 1; }
+    [[ -x "$BIN" ]] || die "no binary at $BIN (build it: cargo build -p switchyard-desktop)"
+    [[ -f "$PROBE" ]] || die "no tray probe at $PROBE (set SWITCHYARD_SHARED_DIR)"
+    for tool in xvfb-run dbus-run-session dbus-send xclip curl python3 timeout; do
+        command -v "$tool" >/dev/null || die "missing $tool (install the desktop apt dependencies)"
+    done
+    if ! python3 -c 'import dbus_next' 2>/dev/null; then
+        echo "installing dbus-next for the tray probe"
+        python3 -m pip install --quiet dbus-next || die "cannot pip install dbus-next"
+    fi
+
+    WORK=$(mktemp -d "${TMPDIR:-/tmp}/switchyard-smoke.XXXXXX")
+    # An isolated user, set before the session bus starts so that the services it activates (keyring,
+    # portals) see it too: nothing may touch the real home, keychain or config.
+    export HOME=$WORK/home
+    export XDG_CONFIG_HOME=$HOME/.config XDG_DATA_HOME=$HOME/.local/share XDG_CACHE_HOME=$HOME/.cache
+    export XDG_RUNTIME_DIR=$WORK/run # tray-icon also writes the icon file here for appindicator
+    export NO_AT_BRIDGE=1            # no accessibility bus: nothing here reads it
+    mkdir -p "$HOME" "$XDG_RUNTIME_DIR"
+    chmod 700 "$XDG_RUNTIME_DIR"
+    # xvfb-run outside dbus-run-session, so the bus (and what it activates) shares the DISPLAY of the app,
+    # the probe and xclip. The bus daemon and its services print to the stdout/stderr they inherit; both
+    # go to a log (shown on failure) while the report itself goes out on fd 3.
+    SWITCHYARD_SMOKE_INNER=1 SMOKE_WORK=$WORK SMOKE_BIN=$BIN SMOKE_PROBE=$PROBE \
+        xvfb-run -a dbus-run-session -- bash "${BASH_SOURCE[0]}" 3>&1 >"$WORK/session.log" 2>&1
+    rc=$?
+    if [[ $rc -ne 0 ]]; then
+        echo "--- session log (last 40 lines) ---"
+        tail -n 40 "$WORK/session.log"
+    fi
+    rm -rf "$WORK"
+    exit "$rc"
+fi
+
+# ---- Inner half: runs on the Xvfb display, inside the private session bus. ----
+exec 1>&3 3>&- # the report to the terminal; the bus's own chatter stays in the session log
+WORK=$SMOKE_WORK
+BIN=$SMOKE_BIN
+PROBE=$SMOKE_PROBE
+PASSED=0
+FAILED=0
+APP_PID=""
+LAST_APP_LOG=""
+LOG_SHOWN=0
+
+pass() { echo "ok   - $1"; PASSED=$((PASSED + 1)); }
+fail() {
+    echo "FAIL - $1"
+    FAILED=$((FAILED + 1))
+    # The app's log once per launch, at its first failure: later ones usually share the cause.
+    if [[ $LOG_SHOWN == 0 && -n "$LAST_APP_LOG" && -f "$LAST_APP_LOG" ]]; then
+        LOG_SHOWN=1
+        echo "       app log (last 15 lines):"
+        tail -n 15 "$LAST_APP_LOG" | sed 's/^/       | /'
+    fi
+}
+
+cleanup() {
+    # Only what this script started, by pid.
+    [[ -n "$APP_PID" ]] && kill "$APP_PID" 2>/dev/null
+    jobs -p | xargs -r kill 2>/dev/null
+}
+trap cleanup EXIT
+
+free_port() {
+    python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
+}
+
+write_config() { # $1 file, $2 port
+    cat >"$1" <<EOF
+host: 127.0.0.1
+port: $2
+api-keys: [smoke-key]
+EOF
+}
+
+# The probe plays the panel's StatusNotifierWatcher. Every run is bounded: a wedged bus must not hang CI.
+# The first probe of a launch waits up to 30 s for the app to register; later ones get the app's
+# re-registration with the new watcher at once, so they wait 10 s.
+probe() { timeout 60 python3 "$PROBE" --timeout 30 "$@"; }
+reprobe() { timeout 40 python3 "$PROBE" --timeout 10 "$@"; }
+app_alive() { [[ -n "$APP_PID" ]] && kill -0 "$APP_PID" 2>/dev/null; }
+
+# Starts a probe in the background (it must own the watcher name before the app looks for it), waits
+# until it does, then launches the app. Sets APP_PID, PROBE_PID, LAST_APP_LOG.
+launch_with_probe() { # $1 name, $2 config file
+    probe >"$WORK/$1-probe.out" 2>&1 &
+    PROBE_PID=$!
+    for _ in $(seq 1 100); do
+        dbus-send --session --print-reply --dest=org.freedesktop.DBus /org/freedesktop/DBus \
+            org.freedesktop.DBus.NameHasOwner string:org.kde.StatusNotifierWatcher 2>/dev/null |
+            grep -q 'boolean true' && break
+        sleep 0.1
+    done
+    LAST_APP_LOG=$WORK/$1-app.log
+    LOG_SHOWN=0
+    "$BIN" --config "$2" >"$LAST_APP_LOG" 2>&1 &
+    APP_PID=$!
+}
+
+labels_of() { sed -n 's/^LABEL //p' "$1"; }
+
+# Reads the menu until a label contains $1 (the proxy may still be starting when the first
+# probe looks). A fresh probe is a fresh watcher, and appindicator re-registers with it.
+read_menu_until() { # $1 expected status prefix, $2 first probe output (from launch_with_probe)
+    local out=$2
+    # The first probe waits for a registration; if the app died there is none to wait for.
+    while kill -0 "$PROBE_PID" 2>/dev/null; do
+        app_alive || kill "$PROBE_PID" 2>/dev/null
+        sleep 0.2
+    done
+    wait "$PROBE_PID"
+    for _ in 1 2 3 4 5; do
+        labels_of "$out" | grep -qF -- "$1" && break
+        app_alive || break
+        sleep 1
+        out=$WORK/reprobe.out
+        reprobe >"$out" 2>&1
+    done
+    MENU_LABELS=$(labels_of "$out")
+    if [[ -z "$MENU_LABELS" ]]; then
+        local said
+        said=$(tail -n 3 "$out" | paste -sd ' ' -)
+        echo "       probe said: ${said:-nothing (stopped: the app had exited)}"
+    fi
+    echo "       tray menu: $(echo "$MENU_LABELS" | paste -sd '|' - | sed 's/|/ | /g')"
+}
+
+has_label() { grep -qxF -- "$1" <<<"$MENU_LABELS"; }
+
+# Clicks Quit and expects the app to exit 0 within 10 s.
+quit_and_expect_clean_exit() { # $1 description
+    reprobe --click Quit >"$WORK/quit-probe.out" 2>&1
+    local rc=""
+    for _ in $(seq 1 100); do
+        if ! kill -0 "$APP_PID" 2>/dev/null; then
+            wait "$APP_PID"
+            rc=$?
+            break
+        fi
+        sleep 0.1
+    done
+    if [[ "$rc" == 0 ]]; then
+        pass "$1: Quit from the tray exits 0 within 10 s"
+    elif [[ -z "$rc" ]]; then
+        fail "$1: app still running 10 s after Quit"
+        kill "$APP_PID" 2>/dev/null
+        wait "$APP_PID" 2>/dev/null
+    else
+        fail "$1: app exited $rc after Quit"
+    fi
+    APP_PID=""
+}
+
+# ---- Run 1: a normal start. ----
+PORT=$(free_port)
+URL=http://127.0.0.1:$PORT
+write_config "$WORK/config.yaml" "$PORT"
+echo "# run 1: app with config on port $PORT"
+launch_with_probe run1 "$WORK/config.yaml"
+
+# 1. The in-process proxy answers.
+code=""
+for _ in $(seq 1 60); do
+    code=$(curl -s -o /dev/null -w '%{http_code}' --max-time 2 "$URL/healthz")
+    [[ "$code" == 200 ]] && break
+    kill -0 "$APP_PID" 2>/dev/null || break
+    sleep 1
+done
+if [[ "$code" == 200 ]]; then
+    pass "GET $URL/healthz answers 200"
+elif ! app_alive; then
+    fail "GET $URL/healthz: the app exited before answering"
+else
+    fail "GET $URL/healthz did not answer 200 within 60 s (last: ${code:-none})"
+fi
+
+# 2. The tray menu, read over D-Bus as a panel would.
+read_menu_until "Running on" "$WORK/run1-probe.out"
+for label in "Running on $URL" "Copy endpoint" "Quit"; do
+    if has_label "$label"; then pass "tray menu has \"$label\""; else fail "tray menu lacks \"$label\""; fi
+done
+
+# 3. "Copy endpoint" puts the URL on the X clipboard.
+reprobe --click "Copy endpoint" >"$WORK/copy-probe.out" 2>&1
+clip=""
+for _ in $(seq 1 50); do
+    clip=$(timeout 5 xclip -o -selection clipboard 2>/dev/null)
+    [[ "$clip" == "$URL" ]] && break
+    sleep 0.1
+done
+if [[ "$clip" == "$URL" ]]; then
+    pass "clicking \"Copy endpoint\" puts $URL on the clipboard"
+else
+    fail "clipboard holds \"$clip\" after clicking \"Copy endpoint\", not $URL"
+fi
+
+# 4. Quit is graceful and the exit code is 0.
+quit_and_expect_clean_exit "run 1"
+
+# ---- Run 2: the port is taken, so the proxy cannot start; the tray must say so and still quit. ----
+PORT2=$(free_port)
+python3 -c 'import socket, sys, time
+s = socket.socket(); s.bind(("127.0.0.1", int(sys.argv[1]))); s.listen(); time.sleep(120)' "$PORT2" &
+BLOCKER_PID=$!
+write_config "$WORK/config-busy.yaml" "$PORT2"
+echo "# run 2: app with port $PORT2 already taken"
+launch_with_probe run2 "$WORK/config-busy.yaml"
+read_menu_until "Proxy failed to start" "$WORK/run2-probe.out"
+status_line=$(head -n 1 <<<"$MENU_LABELS")
+if [[ "$status_line" == "Proxy failed to start: "* ]]; then
+    pass "tray menu reports the failure: \"$status_line\""
+else
+    fail "tray status line is \"$status_line\", not \"Proxy failed to start: …\""
+fi
+quit_and_expect_clean_exit "run 2"
+kill "$BLOCKER_PID" 2>/dev/null
+
+echo "desktop-smoke: $PASSED passed, $FAILED failed"
+[[ $FAILED -eq 0 ]]
