@@ -1,0 +1,53 @@
+#!/usr/bin/env bash
+# The one test command (README "Test"): installs what it needs on Debian/Ubuntu when missing, then runs
+# the format check, clippy, every Rust test, the Python SDK + conformance suite against the real binaries,
+# and the desktop smoke launch. Each runner prints its own summary; the script stops at the first failure.
+set -euo pipefail
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+cd "$ROOT"
+
+step() { printf '\n==> %s\n' "$*"; }
+
+# --- dependencies -------------------------------------------------------------------------------------
+APT_PACKAGES=(
+    build-essential pkg-config curl
+    # Tauri v2 on Linux (WebKitGTK 4.1, tray via appindicator)
+    libwebkit2gtk-4.1-dev libayatana-appindicator3-dev librsvg2-dev libsoup-3.0-dev libssl-dev libxdo-dev
+    # desktop smoke: virtual display, private session bus, clipboard
+    xvfb xauth dbus dbus-x11 xclip
+)
+missing=()
+for p in "${APT_PACKAGES[@]}"; do
+    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if ((${#missing[@]})); then
+    step "installing apt packages: ${missing[*]}"
+    SUDO=""
+    [[ $(id -u) -ne 0 ]] && SUDO=sudo
+    $SUDO apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+step "python test dependencies"
+python3 -m pip install --quiet --disable-pip-version-check --root-user-action=ignore -r tests/py/requirements.txt dbus-next
+rustup component list --installed 2>/dev/null | grep -q '^clippy' || rustup component add clippy rustfmt
+
+# --- checks -------------------------------------------------------------------------------------------
+step "cargo fmt --check"
+cargo fmt --all -- --check
+
+step "cargo clippy --workspace --all-targets -- -D warnings"
+cargo clippy --workspace --all-targets -- -D warnings
+
+step "cargo test --workspace"
+cargo test --workspace
+
+step "build the binaries (switchyard, switchyard-mock, switchyard-desktop)"
+cargo build --workspace --bins
+
+step "python: real SDK clients and CLIProxyAPI conformance (pytest)"
+python3 -m pytest tests/py -q
+
+step "desktop smoke launch (xvfb + D-Bus tray)"
+scripts/desktop-smoke.sh
+
+printf '\nall checks passed\n'
