@@ -98,45 +98,46 @@ async fn shutdown_lets_in_flight_streams_finish_and_refuses_new_connections() {
         .unwrap();
 }
 
-/// A forwarding HTTP proxy that counts the connections it carries.
-async fn counting_proxy() -> (String, Arc<AtomicUsize>) {
+/// Accepts loopback connections, counts them, and hands each one to `relay`.
+async fn counting_server<F, Fut>(relay: F) -> (std::net::SocketAddr, Arc<AtomicUsize>)
+where
+    F: Fn(tokio::net::TcpStream) -> Fut + Send + 'static,
+    Fut: std::future::Future<Output = Option<()>> + Send + 'static,
+{
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
     let count = Arc::new(AtomicUsize::new(0));
     let seen = count.clone();
     tokio::spawn(async move {
-        while let Ok((mut inbound, _)) = listener.accept().await {
+        while let Ok((inbound, _)) = listener.accept().await {
             seen.fetch_add(1, Ordering::SeqCst);
-            tokio::spawn(async move {
-                // Read the request head to learn the absolute-form target, then relay bytes both ways.
-                let mut head = Vec::new();
-                let mut byte = [0u8; 1];
-                while !head.ends_with(b"\r\n\r\n") {
-                    if inbound.read_exact(&mut byte).await.is_err() {
-                        return;
-                    }
-                    head.push(byte[0]);
-                }
-                let text = String::from_utf8_lossy(&head).to_string();
-                let target = text.split_whitespace().nth(1).unwrap_or("").to_string();
-                let Ok(url) = url::Url::parse(&target) else {
-                    return;
-                };
-                let host = format!(
-                    "{}:{}",
-                    url.host_str().unwrap_or(""),
-                    url.port().unwrap_or(80)
-                );
-                let Ok(mut outbound) = tokio::net::TcpStream::connect(host).await else {
-                    return;
-                };
-                if outbound.write_all(&head).await.is_err() {
-                    return;
-                }
-                let _ = tokio::io::copy_bidirectional(&mut inbound, &mut outbound).await;
-            });
+            tokio::spawn(relay(inbound));
         }
     });
+    (addr, count)
+}
+
+/// A forwarding HTTP proxy that counts the connections it carries.
+async fn counting_proxy() -> (String, Arc<AtomicUsize>) {
+    let (addr, count) = counting_server(|mut inbound| async move {
+        // Read the request head to learn the absolute-form target, then relay bytes both ways.
+        let mut head = Vec::new();
+        let mut byte = [0u8; 1];
+        while !head.ends_with(b"\r\n\r\n") {
+            inbound.read_exact(&mut byte).await.ok()?;
+            head.push(byte[0]);
+        }
+        let text = String::from_utf8_lossy(&head).to_string();
+        let url = url::Url::parse(text.split_whitespace().nth(1)?).ok()?;
+        let host = format!("{}:{}", url.host_str()?, url.port().unwrap_or(80));
+        let mut outbound = tokio::net::TcpStream::connect(host).await.ok()?;
+        outbound.write_all(&head).await.ok()?;
+        tokio::io::copy_bidirectional(&mut inbound, &mut outbound)
+            .await
+            .ok()?;
+        Some(())
+    })
+    .await;
     (format!("http://{addr}"), count)
 }
 
@@ -339,50 +340,43 @@ async fn tls_serves_https_with_the_configured_certificate() {
 
 /// A minimal SOCKS5 server (no auth, CONNECT only) that counts the connections it carries.
 async fn counting_socks5() -> (String, Arc<AtomicUsize>) {
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    let count = Arc::new(AtomicUsize::new(0));
-    let seen = count.clone();
-    tokio::spawn(async move {
-        while let Ok((mut inbound, _)) = listener.accept().await {
-            seen.fetch_add(1, Ordering::SeqCst);
-            tokio::spawn(async move {
-                let mut greeting = [0u8; 2];
-                inbound.read_exact(&mut greeting).await.ok()?;
-                let mut methods = vec![0u8; greeting[1] as usize];
-                inbound.read_exact(&mut methods).await.ok()?;
-                inbound.write_all(&[5, 0]).await.ok()?;
-                let mut head = [0u8; 4];
-                inbound.read_exact(&mut head).await.ok()?;
-                let host = match head[3] {
-                    1 => {
-                        let mut ip = [0u8; 4];
-                        inbound.read_exact(&mut ip).await.ok()?;
-                        std::net::Ipv4Addr::from(ip).to_string()
-                    }
-                    3 => {
-                        let mut len = [0u8; 1];
-                        inbound.read_exact(&mut len).await.ok()?;
-                        let mut name = vec![0u8; len[0] as usize];
-                        inbound.read_exact(&mut name).await.ok()?;
-                        String::from_utf8(name).ok()?
-                    }
-                    _ => return None,
-                };
-                let mut port = [0u8; 2];
-                inbound.read_exact(&mut port).await.ok()?;
-                let target = format!("{host}:{}", u16::from_be_bytes(port));
-                let mut outbound = tokio::net::TcpStream::connect(target).await.ok()?;
-                inbound
-                    .write_all(&[5, 0, 0, 1, 0, 0, 0, 0, 0, 0])
-                    .await
-                    .ok()?;
-                tokio::io::copy_bidirectional(&mut inbound, &mut outbound)
-                    .await
-                    .ok()
-            });
-        }
-    });
+    let (addr, count) = counting_server(|mut inbound| async move {
+        let mut greeting = [0u8; 2];
+        inbound.read_exact(&mut greeting).await.ok()?;
+        let mut methods = vec![0u8; greeting[1] as usize];
+        inbound.read_exact(&mut methods).await.ok()?;
+        inbound.write_all(&[5, 0]).await.ok()?;
+        let mut head = [0u8; 4];
+        inbound.read_exact(&mut head).await.ok()?;
+        let host = match head[3] {
+            1 => {
+                let mut ip = [0u8; 4];
+                inbound.read_exact(&mut ip).await.ok()?;
+                std::net::Ipv4Addr::from(ip).to_string()
+            }
+            3 => {
+                let mut len = [0u8; 1];
+                inbound.read_exact(&mut len).await.ok()?;
+                let mut name = vec![0u8; len[0] as usize];
+                inbound.read_exact(&mut name).await.ok()?;
+                String::from_utf8(name).ok()?
+            }
+            _ => return None,
+        };
+        let mut port = [0u8; 2];
+        inbound.read_exact(&mut port).await.ok()?;
+        let target = format!("{host}:{}", u16::from_be_bytes(port));
+        let mut outbound = tokio::net::TcpStream::connect(target).await.ok()?;
+        inbound
+            .write_all(&[5, 0, 0, 1, 0, 0, 0, 0, 0, 0])
+            .await
+            .ok()?;
+        tokio::io::copy_bidirectional(&mut inbound, &mut outbound)
+            .await
+            .ok()?;
+        Some(())
+    })
+    .await;
     (format!("socks5://{addr}"), count)
 }
 
