@@ -8,6 +8,7 @@ pub mod config;
 pub mod providers;
 pub mod routing;
 pub mod server;
+pub mod translate;
 pub mod wire;
 
 pub use app::{start, Error, RunningProxy, StartOptions};

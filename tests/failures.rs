@@ -288,19 +288,19 @@ async fn bad_input_gets_clear_errors_in_each_format() {
     let body: Value = resp.json().await.unwrap();
     assert_eq!(body["error"]["status"], "INVALID_ARGUMENT");
 
-    // A Claude model asked for in OpenAI Chat format: translation comes later, so say so plainly.
+    // Counting tokens only exists where the upstream counts them itself: say so plainly elsewhere.
     let resp = send(
-        "/v1/chat/completions",
-        r#"{"model": "claude-sonnet-4-5-20250929", "messages": []}"#,
+        "/v1/messages/count_tokens",
+        r#"{"model": "gpt-5.5", "messages": []}"#,
     )
     .await
     .unwrap();
     assert_eq!(resp.status(), 400);
     let body: Value = resp.json().await.unwrap();
-    assert_eq!(body["error"]["code"], "unsupported_format_pair");
+    assert_eq!(body["error"]["type"], "invalid_request_error");
     let message = body["error"]["message"].as_str().unwrap();
     assert!(
-        message.contains("claude-api-key") && message.contains("OpenAI Chat"),
+        message.contains("codex-api-key") && message.contains("count tokens"),
         "{message}"
     );
     assert!(h.mock.requests().is_empty(), "nothing bad went upstream");

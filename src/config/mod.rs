@@ -146,6 +146,8 @@ pub struct Config {
     pub browser_access: BrowserAccess,
     /// How long in-flight requests may run on after a shutdown signal.
     pub shutdown_timeout: Duration,
+    /// How long a translated stream may stay silent before the client gets a keep-alive; `None` disables.
+    pub keepalive: Option<Duration>,
     pub credentials: Vec<Arc<Credential>>,
 }
 

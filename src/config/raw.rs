@@ -22,6 +22,7 @@ pub struct RawConfig {
     pub strict_config: bool,
     pub browser_access: RawBrowserAccess,
     pub shutdown_timeout: Option<i64>,
+    pub streaming: RawStreaming,
     pub claude_api_key: Vec<RawKeyEntry>,
     pub codex_api_key: Vec<RawKeyEntry>,
     pub gemini_api_key: Vec<RawKeyEntry>,
@@ -47,6 +48,12 @@ pub struct RawRouting {
 pub struct RawRemoteManagement {
     pub allow_remote: bool,
     pub secret_key: Option<String>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(rename_all = "kebab-case", default)]
+pub struct RawStreaming {
+    pub keepalive_seconds: Option<i64>,
 }
 
 #[derive(Debug, Default, Deserialize)]

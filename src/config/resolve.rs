@@ -339,6 +339,12 @@ fn build(ctx: &mut Ctx<'_>, raw: RawConfig) -> Config {
     let request_retry = non_negative(ctx, "request-retry", raw.request_retry, 3);
     let max_retry_interval = non_negative(ctx, "max-retry-interval", raw.max_retry_interval, 30);
     let shutdown_timeout = non_negative(ctx, "shutdown-timeout", raw.shutdown_timeout, 30);
+    // CLIProxyAPI's `streaming.keepalive-seconds`: 0 or less disables.
+    let keepalive = match raw.streaming.keepalive_seconds {
+        None => Some(Duration::from_secs(15)),
+        Some(n) if n > 0 => Some(Duration::from_secs(n.unsigned_abs())),
+        Some(_) => None,
+    };
     let secret_key = raw
         .remote_management
         .secret_key
@@ -448,6 +454,7 @@ fn build(ctx: &mut Ctx<'_>, raw: RawConfig) -> Config {
             allowed_hosts: raw.browser_access.allowed_hosts,
         },
         shutdown_timeout: Duration::from_secs(shutdown_timeout),
+        keepalive,
         credentials,
     }
 }

@@ -105,6 +105,11 @@ const REMOTE_MANAGEMENT: &[Field] = &[
     ignored("panel-github-repository"),
 ];
 
+const STREAMING: &[Field] = &[
+    f("keepalive-seconds", Ty::Int),
+    ignored("bootstrap-retries"),
+];
+
 const BROWSER_ACCESS: &[Field] = &[f("allowed-origins", STRINGS), f("allowed-hosts", STRINGS)];
 
 pub const ROOT: &[Field] = &[
@@ -122,6 +127,7 @@ pub const ROOT: &[Field] = &[
     f("strict-config", Ty::Bool),
     f("browser-access", Ty::Obj(BROWSER_ACCESS)),
     f("shutdown-timeout", Ty::Int),
+    f("streaming", Ty::Obj(STREAMING)),
     f("claude-api-key", Ty::List(&Ty::Obj(KEY_ENTRY))),
     f("codex-api-key", Ty::List(&Ty::Obj(KEY_ENTRY))),
     f("gemini-api-key", Ty::List(&Ty::Obj(KEY_ENTRY))),
@@ -152,7 +158,6 @@ pub const ROOT: &[Field] = &[
     ignored("xai"),
     ignored("ws-auth"),
     ignored("nonstream-keepalive-interval"),
-    ignored("streaming"),
     ignored("antigravity-signature-cache-enabled"),
     ignored("antigravity-signature-bypass-strict"),
     ignored("interactions-api-key"),

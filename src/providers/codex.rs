@@ -3,6 +3,7 @@
 use std::time::Duration;
 
 use super::{until, Auth, Outbound};
+use crate::translate::ir;
 
 pub(super) fn prepare(_out: &Outbound<'_>) -> (String, Auth) {
     ("/responses".to_string(), Auth::Bearer)
@@ -43,5 +44,189 @@ mod tests {
         let d = reset_hint(body.as_bytes()).unwrap();
         assert!(d > Duration::from_secs(290), "{d:?}");
         assert_eq!(reset_hint(b"not json"), None);
+    }
+}
+
+/// The Codex backend rejects tool names and call ids longer than this.
+const MAX_NAME: usize = 64;
+
+/// Original tool names by the shortened names sent upstream, to restore them in the answer.
+pub type ToolNames = std::collections::HashMap<String, String>;
+
+/// Shortens a name over the limit: a readable head plus a hash of the whole, so the same long name always
+/// maps to the same short one (across turns too) and different names stay different.
+fn shorten(name: &str) -> String {
+    if name.len() <= MAX_NAME {
+        return name.to_string();
+    }
+    // FNV-1a, 64-bit: stable everywhere, and collisions between two tools of one request are negligible.
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    for b in name.bytes() {
+        h ^= u64::from(b);
+        h = h.wrapping_mul(0x0100_0000_01b3);
+    }
+    let mut head_len = MAX_NAME - 17;
+    while !name.is_char_boundary(head_len) {
+        head_len -= 1;
+    }
+    format!("{}_{h:016x}", &name[..head_len])
+}
+
+/// Fits a translated request to the Codex backend: tool names and call ids within 64 characters
+/// (returning how to restore the names), and a stable `prompt_cache_key` so prompt caching works across
+/// the turns of a conversation even when the client did not send one.
+pub fn adapt(req: &mut ir::Request) -> ToolNames {
+    let mut names = ToolNames::new();
+    let mut short = |name: &mut String| {
+        let s = shorten(name);
+        if s != *name {
+            names.insert(s.clone(), std::mem::replace(name, s));
+        }
+    };
+    for tool in &mut req.tools {
+        short(&mut tool.name);
+    }
+    if let Some(ir::ToolChoice::Tool(name)) = &mut req.tool_choice {
+        short(name);
+    }
+    for message in &mut req.messages {
+        for part in &mut message.content {
+            match part {
+                ir::Part::ToolCall { id, name, .. } => {
+                    short(name);
+                    *id = shorten(id);
+                }
+                ir::Part::ToolResult { call_id, name, .. } => {
+                    *call_id = shorten(call_id);
+                    if let Some(n) = name {
+                        short(n);
+                    }
+                }
+                _ => {}
+            }
+        }
+    }
+    if req.cache_key.is_none() {
+        req.cache_key = Some(conversation_key(req));
+    }
+    names
+}
+
+/// A key derived from what stays the same across a conversation's turns: the instructions and the first
+/// user message. Two conversations that start identically share a cache, which is what caching is for.
+fn conversation_key(req: &ir::Request) -> String {
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    let mut feed = |s: &str| {
+        for b in s.bytes().chain([0xff]) {
+            h ^= u64::from(b);
+            h = h.wrapping_mul(0x0100_0000_01b3);
+        }
+    };
+    req.system.iter().for_each(|s| feed(s));
+    if let Some(first) = req.messages.iter().find(|m| m.role == ir::Role::User) {
+        for part in &first.content {
+            if let ir::Part::Text { text } = part {
+                feed(text);
+            }
+        }
+    }
+    format!("switchyard-{h:016x}")
+}
+
+#[cfg(test)]
+mod adapt_tests {
+    use super::*;
+
+    fn call(id: &str, name: &str) -> ir::Part {
+        ir::Part::ToolCall {
+            id: id.into(),
+            name: name.into(),
+            arguments: "{}".into(),
+            signature: None,
+        }
+    }
+
+    #[test]
+    fn long_names_and_ids_shrink_consistently_and_can_be_restored() {
+        let long = format!("mcp__{}__search", "a".repeat(80));
+        let long_id = format!("call_{}", "x".repeat(90));
+        let mut req = ir::Request {
+            tools: vec![ir::Tool {
+                name: long.clone(),
+                description: None,
+                parameters: None,
+            }],
+            tool_choice: Some(ir::ToolChoice::Tool(long.clone())),
+            messages: vec![
+                ir::Message {
+                    role: ir::Role::Assistant,
+                    content: vec![call(&long_id, &long), call("call_1", "short")],
+                },
+                ir::Message {
+                    role: ir::Role::User,
+                    content: vec![ir::Part::ToolResult {
+                        call_id: long_id.clone(),
+                        name: None,
+                        content: vec![],
+                        is_error: false,
+                    }],
+                },
+            ],
+            ..Default::default()
+        };
+        let names = adapt(&mut req);
+        let short = &req.tools[0].name;
+        assert!(short.len() <= MAX_NAME && short.starts_with("mcp__aaa"));
+        assert_eq!(names.get(short), Some(&long));
+        assert_eq!(req.tool_choice, Some(ir::ToolChoice::Tool(short.clone())));
+        let ir::Part::ToolCall { id, name, .. } = &req.messages[0].content[0] else {
+            panic!("not a call")
+        };
+        assert_eq!(name, short);
+        assert!(id.len() <= MAX_NAME);
+        let ir::Part::ToolResult { call_id, .. } = &req.messages[1].content[0] else {
+            panic!("not a result")
+        };
+        assert_eq!(call_id, id, "the result still pairs with its call");
+        assert_eq!(
+            req.messages[0].content[1],
+            call("call_1", "short"),
+            "short names are untouched"
+        );
+        assert_eq!(names.len(), 1);
+    }
+
+    #[test]
+    fn the_cache_key_is_stable_per_conversation() {
+        let turn = |extra: &str| ir::Request {
+            system: vec!["be brief".into()],
+            messages: vec![
+                ir::Message {
+                    role: ir::Role::User,
+                    content: vec![ir::Part::Text { text: "hi".into() }],
+                },
+                ir::Message {
+                    role: ir::Role::Assistant,
+                    content: vec![ir::Part::Text { text: extra.into() }],
+                },
+            ],
+            ..Default::default()
+        };
+        let (mut a, mut b) = (turn("one"), turn("two"));
+        adapt(&mut a);
+        adapt(&mut b);
+        assert_eq!(a.cache_key, b.cache_key, "later turns keep the key");
+        let mut other = turn("one");
+        other.system = vec!["be verbose".into()];
+        adapt(&mut other);
+        assert_ne!(a.cache_key, other.cache_key);
+        let mut given = turn("one");
+        given.cache_key = Some("client-key".into());
+        adapt(&mut given);
+        assert_eq!(
+            given.cache_key.as_deref(),
+            Some("client-key"),
+            "a client's own key wins"
+        );
     }
 }

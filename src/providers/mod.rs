@@ -19,6 +19,7 @@ use crate::wire::Format;
 
 pub use catalog::{builtin_models, CatalogModel};
 pub use client::HttpClients;
+pub use codex::{adapt as adapt_for_codex, ToolNames};
 
 /// What the client asked the upstream to do.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -39,28 +40,43 @@ pub fn native_format(provider: Provider) -> Format {
     }
 }
 
-/// Whether `provider` can take a request in `format` as it is (the passthrough path).
-pub fn accepts(provider: Provider, format: Format, call: Call) -> bool {
-    matches!(
-        (provider, format, call),
-        (Provider::Claude, Format::Anthropic, _)
-            | (
-                Provider::Codex,
-                Format::OpenAiResponses,
-                Call::Generate { .. }
-            )
-            | (Provider::Gemini, Format::Gemini, _)
+/// How a provider can serve a request in a client's format.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Path {
+    /// Same format: the body goes up as sent, only `model` and credentials change.
+    Passthrough,
+    /// Another format: decode to the IR, encode for the provider, translate the answer back.
+    Translate,
+    /// No way to serve it (counting tokens across formats).
+    Unsupported,
+}
+
+/// Which [`Path`] a request takes to `provider`.
+pub fn path_for(provider: Provider, format: Format, call: Call) -> Path {
+    let same = matches!(
+        (provider, format),
+        (Provider::Claude, Format::Anthropic)
+            | (Provider::Codex, Format::OpenAiResponses)
+            | (Provider::Gemini, Format::Gemini)
             | (
                 Provider::OpenAiCompat,
-                Format::OpenAiChat | Format::OpenAiCompletions,
-                Call::Generate { .. }
+                Format::OpenAiChat | Format::OpenAiCompletions
             )
-    )
+    );
+    match call {
+        Call::CountTokens if same && matches!(provider, Provider::Claude | Provider::Gemini) => {
+            Path::Passthrough
+        }
+        Call::CountTokens => Path::Unsupported,
+        Call::Generate { .. } if same => Path::Passthrough,
+        Call::Generate { .. } => Path::Translate,
+    }
 }
 
 /// One request, ready to send upstream.
 #[derive(Debug)]
 pub struct Outbound<'a> {
+    /// The wire format of `body` (the client's on the passthrough path, the provider's when translated).
     pub format: Format,
     pub call: Call,
     /// Gemini streaming as SSE (`?alt=sse`) rather than one incrementally written JSON array.

@@ -15,7 +15,8 @@ use http::{HeaderMap, StatusCode};
 use tokio::time::Instant;
 
 use crate::config::{Config, Provider, Strategy};
-use crate::providers::{self, Call, HttpClients, Outbound};
+use crate::providers::{self, native_format, Call, HttpClients, Outbound, Path, ToolNames};
+use crate::translate::{self, ir, StreamOptions, TranslateError};
 use crate::wire::body::JsonBody;
 use crate::wire::Format;
 
@@ -37,23 +38,111 @@ pub struct Request<'a> {
     pub body: RequestBody,
 }
 
-/// The request body: JSON whose `model` is rewritten per route, or bytes sent as they are (Gemini carries
-/// the model in the path).
-pub enum RequestBody {
-    Json(JsonBody),
-    Raw(Bytes),
+/// The client's request body, prepared per route: rewritten in place for the passthrough path, decoded
+/// once into the IR (on first need) and encoded per provider for the translation path.
+pub struct RequestBody {
+    raw: Bytes,
+    /// The parsed JSON of JSON endpoints; `None` for Gemini, whose model is in the URL.
+    json: Option<JsonBody>,
+    ir: Option<ir::Request>,
 }
 
 impl RequestBody {
-    fn for_model(&mut self, upstream_model: &str) -> Bytes {
-        match self {
-            RequestBody::Json(body) => {
+    pub fn json(raw: Bytes, json: JsonBody) -> Self {
+        RequestBody {
+            raw,
+            json: Some(json),
+            ir: None,
+        }
+    }
+
+    pub fn raw(raw: Bytes) -> Self {
+        RequestBody {
+            raw,
+            json: None,
+            ir: None,
+        }
+    }
+
+    /// The bytes to send as they are, with `model` set to the upstream's name.
+    fn passthrough(&mut self, upstream_model: &str) -> Bytes {
+        match &mut self.json {
+            Some(body) => {
                 body.set_str("model", upstream_model);
                 Bytes::from(body.to_bytes())
             }
-            RequestBody::Raw(bytes) => bytes.clone(),
+            None => self.raw.clone(),
         }
     }
+
+    /// `stream_options.include_usage` of an OpenAI Chat request.
+    fn include_usage(&self) -> bool {
+        serde_json::from_slice::<serde_json::Value>(&self.raw)
+            .ok()
+            .and_then(|v| {
+                v.pointer("/stream_options/include_usage")
+                    .and_then(serde_json::Value::as_bool)
+            })
+            .unwrap_or(false)
+    }
+
+    /// The request encoded for `provider`, decoding the client's body the first time it is needed. Also
+    /// returns the tool names the provider's adaptation shortened, to restore them in the answer.
+    fn translated(
+        &mut self,
+        client: Format,
+        client_model: &str,
+        provider: Provider,
+        upstream_model: &str,
+        upstream_stream: bool,
+    ) -> Result<(Bytes, ToolNames), TranslateError> {
+        let upstream = native_format(provider);
+        if self.ir.is_none() {
+            let decoded = translate::decode_request(client, &self.raw, Some(client_model));
+            // The decoder knows only the client's format; the feature is refused by this upstream.
+            let decoded = decoded.map_err(|e| match e {
+                TranslateError::Unsupported { feature, .. } => TranslateError::Unsupported {
+                    feature,
+                    target: upstream,
+                },
+                other => other,
+            })?;
+            self.ir = Some(decoded);
+        }
+        let Some(ir) = self.ir.as_mut() else {
+            return Err(TranslateError::Invalid(
+                "the request could not be decoded".into(),
+            ));
+        };
+        ir.model = upstream_model.to_string();
+        ir.stream = upstream_stream;
+        if provider == Provider::Codex {
+            // Adapt a copy: the next attempt may go to a provider that takes the names as they are.
+            let mut adapted = ir.clone();
+            let names = providers::adapt_for_codex(&mut adapted);
+            return Ok((
+                Bytes::from(translate::encode_request(upstream, &adapted)?),
+                names,
+            ));
+        }
+        Ok((
+            Bytes::from(translate::encode_request(upstream, ir)?),
+            ToolNames::new(),
+        ))
+    }
+}
+
+/// How to turn a translated upstream answer into the client's.
+#[derive(Debug, Clone)]
+pub struct Translation {
+    pub upstream: Format,
+    pub client: Format,
+    pub client_stream: bool,
+    pub options: StreamOptions,
+    /// Tool names shortened for the upstream, by their short name.
+    pub tool_names: ToolNames,
+    /// Silence after which a streaming client gets a keep-alive.
+    pub keepalive: Option<Duration>,
 }
 
 /// An upstream response the client will get: its head and first bytes have arrived, the rest streams.
@@ -64,6 +153,8 @@ pub struct Committed {
     pub rest: BoxStream<'static, Result<Bytes, reqwest::Error>>,
     /// Which credential served it (its config label), for logs.
     pub served_by: String,
+    /// Set when the answer must be translated back into the client's format.
+    pub translation: Option<Translation>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -71,13 +162,22 @@ pub enum RouteError {
     #[error("the model `{0}` is not served by this proxy")]
     UnknownModel(String),
     #[error(
-        "the model `{model}` is served by {providers}, which cannot take {format} requests yet \
-         (translation between formats is not available in this version); call it in its own format"
+        "the model `{model}` is served by {providers}, which cannot count tokens of {format} requests; \
+         call count_tokens in the provider's own format"
     )]
     Unsupported {
         model: String,
         format: Format,
         providers: String,
+    },
+    #[error("{0}")]
+    Translate(TranslateError),
+    /// An upstream error on the translation path, to be told in the client's own error shape.
+    #[error("{message}")]
+    UpstreamTranslated {
+        status: StatusCode,
+        message: String,
+        retry_after: Option<Duration>,
     },
     #[error("every credential for `{model}` is cooling down; retry in {}s", retry_after.as_secs().max(1))]
     Cooldown {
@@ -131,7 +231,9 @@ impl Router {
         let routes: Vec<&Route> = entry
             .routes
             .iter()
-            .filter(|r| providers::accepts(r.cred.provider, req.format, req.call))
+            .filter(|r| {
+                providers::path_for(r.cred.provider, req.format, req.call) != Path::Unsupported
+            })
             .collect();
         if routes.is_empty() {
             let mut names: Vec<Provider> = entry.routes.iter().map(|r| r.cred.provider).collect();
@@ -231,14 +333,57 @@ impl Router {
 
     async fn attempt(&self, config: &Config, route: &Route, req: &mut Request<'_>) -> Attempt {
         let cred = &route.cred;
+        let client_stream = matches!(req.call, Call::Generate { stream: true });
+        let (format, call, gemini_sse, body, translation) =
+            match providers::path_for(cred.provider, req.format, req.call) {
+                Path::Translate => {
+                    let upstream = native_format(cred.provider);
+                    // Codex only streams; a non-streaming client gets the stream aggregated.
+                    let upstream_stream = client_stream || cred.provider == Provider::Codex;
+                    let (body, tool_names) = match req.body.translated(
+                        req.format,
+                        req.model,
+                        cred.provider,
+                        &route.upstream_model,
+                        upstream_stream,
+                    ) {
+                        Ok(b) => b,
+                        Err(e) => return Attempt::Fatal(RouteError::Translate(e)),
+                    };
+                    let translation = Translation {
+                        upstream,
+                        client: req.format,
+                        client_stream,
+                        options: StreamOptions {
+                            model: req.model.to_string(),
+                            gemini_sse: req.gemini_sse,
+                            include_usage: req.format == Format::OpenAiChat
+                                && req.body.include_usage(),
+                        },
+                        tool_names,
+                        keepalive: config.keepalive,
+                    };
+                    let call = Call::Generate {
+                        stream: upstream_stream,
+                    };
+                    (upstream, call, upstream_stream, body, Some(translation))
+                }
+                Path::Passthrough | Path::Unsupported => (
+                    req.format,
+                    req.call,
+                    req.gemini_sse,
+                    req.body.passthrough(&route.upstream_model),
+                    None,
+                ),
+            };
         let outbound = Outbound {
-            format: req.format,
-            call: req.call,
-            gemini_sse: req.gemini_sse,
+            format,
+            call,
+            gemini_sse,
             upstream_model: &route.upstream_model,
             client_headers: req.headers,
             client_query: req.query,
-            body: req.body.for_model(&route.upstream_model),
+            body,
         };
         let up = providers::build(cred, &outbound);
         let unreachable = |message: String| RouteError::Unreachable {
@@ -278,6 +423,7 @@ impl Router {
                     first,
                     rest: stream,
                     served_by: cred.label.clone(),
+                    translation,
                 }),
                 None => Attempt::Done(Committed {
                     status,
@@ -285,6 +431,7 @@ impl Router {
                     first: Bytes::new(),
                     rest: stream,
                     served_by: cred.label.clone(),
+                    translation,
                 }),
                 Some(Err(e)) => Attempt::Failed(
                     Failure::Transport,
@@ -298,10 +445,18 @@ impl Router {
             status: status.as_u16(),
             hint,
         };
-        let err = RouteError::Upstream {
-            status,
-            headers,
-            body,
+        let err = match translation {
+            // The client cannot read the upstream's error shape: tell it the same thing in its own.
+            Some(_) => RouteError::UpstreamTranslated {
+                status,
+                message: upstream_error_message(status, &body),
+                retry_after: hint,
+            },
+            None => RouteError::Upstream {
+                status,
+                headers,
+                body,
+            },
         };
         if failure.is_retryable() {
             Attempt::Failed(failure, err)
@@ -309,6 +464,26 @@ impl Router {
             Attempt::Fatal(err)
         }
     }
+}
+
+/// The human-readable message in an upstream error body of any of the four shapes, else the body's text.
+fn upstream_error_message(status: StatusCode, body: &[u8]) -> String {
+    let parsed: Option<serde_json::Value> = serde_json::from_slice(body).ok();
+    let message = parsed.as_ref().and_then(|v| {
+        v.pointer("/error/message")
+            .or_else(|| v.get("message"))
+            .or_else(|| v.get("error"))
+            .and_then(serde_json::Value::as_str)
+            .map(str::to_string)
+    });
+    let text = message.unwrap_or_else(|| {
+        String::from_utf8_lossy(body)
+            .trim()
+            .chars()
+            .take(500)
+            .collect()
+    });
+    format!("upstream answered {}: {text}", status.as_u16())
 }
 
 /// Reads an error body, keeping at most [`MAX_ERROR_BODY`] bytes.

@@ -114,7 +114,7 @@ async fn proxy_json(
         &model,
         false,
         &parts,
-        RequestBody::Json(json),
+        RequestBody::json(bytes, json),
     )
     .await
 }
@@ -159,7 +159,7 @@ pub async fn gemini(
         &model,
         sse,
         &parts,
-        RequestBody::Raw(bytes),
+        RequestBody::raw(bytes),
     )
     .await
 }
@@ -190,7 +190,7 @@ async fn route(
     {
         Ok(committed) => {
             tracing::info!(model, credential = %committed.served_by, status = committed.status.as_u16(), "{format} request");
-            respond::committed(format, committed)
+            respond::committed(format, committed).await
         }
         Err(err) => {
             tracing::info!(model, "{format} request failed: {err}");

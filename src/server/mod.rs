@@ -4,6 +4,7 @@ mod guard;
 mod handlers;
 mod models;
 mod respond;
+mod translated;
 
 use std::net::SocketAddr;
 use std::sync::Arc;

@@ -8,6 +8,7 @@ use http::{header, HeaderValue, StatusCode};
 
 use crate::providers::DROPPED_RESPONSE_HEADERS;
 use crate::routing::{error_chain, Committed, RouteError};
+use crate::translate::TranslateError;
 use crate::wire::error::{error_json, stream_error_event, ErrorKind};
 use crate::wire::sse::{last_sequence_number, EventSplitter};
 use crate::wire::Format;
@@ -46,6 +47,40 @@ pub fn route_error(format: Format, err: RouteError) -> Response {
                 .insert(header::RETRY_AFTER, HeaderValue::from(secs));
             resp
         }
+        RouteError::Translate(e) => {
+            let (kind, code) = match e {
+                TranslateError::Upstream(_) => (ErrorKind::Upstream, "upstream_error"),
+                TranslateError::Unsupported { .. } => {
+                    (ErrorKind::InvalidRequest, "unsupported_feature")
+                }
+                TranslateError::Invalid(_) => (ErrorKind::InvalidRequest, "invalid_request"),
+            };
+            error(format, kind, &message, Some(code))
+        }
+        RouteError::UpstreamTranslated {
+            status,
+            retry_after,
+            ..
+        } => {
+            let kind = match status.as_u16() {
+                400 | 422 => ErrorKind::InvalidRequest,
+                401 => ErrorKind::Authentication,
+                402 | 403 => ErrorKind::Permission,
+                404 => ErrorKind::NotFound,
+                413 => ErrorKind::TooLarge,
+                429 => ErrorKind::RateLimited,
+                _ => ErrorKind::Upstream,
+            };
+            let mut resp = error(format, kind, &message, None);
+            // Keep the upstream's status: a 529 overload or a 400 means the same to the client as to us.
+            *resp.status_mut() = status;
+            if let Some(wait) = retry_after {
+                let secs = wait.as_secs_f64().ceil().max(1.0) as u64;
+                resp.headers_mut()
+                    .insert(header::RETRY_AFTER, HeaderValue::from(secs));
+            }
+            resp
+        }
         RouteError::Unreachable { .. } => error(
             format,
             ErrorKind::Upstream,
@@ -81,7 +116,10 @@ fn copy_headers(from: &http::HeaderMap, to: &mut http::HeaderMap) {
 /// chunk, and a failure aborts the response so the client sees a broken transfer, never a silent truncation.
 /// Dropping the returned body (the client went away) drops the upstream stream, which closes that
 /// connection at once.
-pub fn committed(format: Format, c: Committed) -> Response {
+pub async fn committed(format: Format, mut c: Committed) -> Response {
+    if let Some(t) = c.translation.take() {
+        return super::translated::respond(c, t).await;
+    }
     let is_sse = c
         .headers
         .get(header::CONTENT_TYPE)
@@ -93,6 +131,7 @@ pub fn committed(format: Format, c: Committed) -> Response {
         first,
         mut rest,
         served_by,
+        ..
     } = c;
     let body = if is_sse {
         Body::from_stream(async_stream::stream! {

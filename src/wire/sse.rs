@@ -65,6 +65,80 @@ impl EventSplitter {
     }
 }
 
+/// One parsed server-sent event.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct SseEvent {
+    /// The `event:` field, if any.
+    pub event: Option<String>,
+    /// The `data:` lines joined with `\n`.
+    pub data: String,
+}
+
+impl SseEvent {
+    pub fn data(data: impl Into<String>) -> Self {
+        SseEvent {
+            event: None,
+            data: data.into(),
+        }
+    }
+
+    /// Writes the event in SSE framing: `event: name\ndata: …\n\n` (no `event:` line when unnamed).
+    pub fn write(event: Option<&str>, data: &str, out: &mut Vec<u8>) {
+        if let Some(name) = event {
+            out.extend_from_slice(b"event: ");
+            out.extend_from_slice(name.as_bytes());
+            out.push(b'\n');
+        }
+        for line in data.split('\n') {
+            out.extend_from_slice(b"data: ");
+            out.extend_from_slice(line.as_bytes());
+            out.push(b'\n');
+        }
+        out.push(b'\n');
+    }
+}
+
+/// Parses a run of complete events (as [`EventSplitter::push`] returns them). Comment-only blocks and
+/// blocks without data are skipped, as the SSE spec says.
+pub fn parse_events(run: &[u8]) -> Vec<SseEvent> {
+    let text = String::from_utf8_lossy(run);
+    let mut events = Vec::new();
+    let mut current = SseEvent::default();
+    let mut has_data = false;
+    for line in text.split('\n').map(|l| l.strip_suffix('\r').unwrap_or(l)) {
+        if line.is_empty() {
+            if has_data {
+                events.push(std::mem::take(&mut current));
+            }
+            current = SseEvent::default();
+            has_data = false;
+            continue;
+        }
+        if line.starts_with(':') {
+            continue;
+        }
+        let (field, value) = match line.split_once(':') {
+            Some((f, v)) => (f, v.strip_prefix(' ').unwrap_or(v)),
+            None => (line, ""),
+        };
+        match field {
+            "event" => current.event = Some(value.to_string()),
+            "data" => {
+                if has_data {
+                    current.data.push('\n');
+                }
+                current.data.push_str(value);
+                has_data = true;
+            }
+            _ => {}
+        }
+    }
+    if has_data {
+        events.push(current);
+    }
+    events
+}
+
 /// The value of the last `"sequence_number":N` in a run of Responses events, if any.
 pub fn last_sequence_number(events: &[u8]) -> Option<u64> {
     const KEY: &[u8] = b"\"sequence_number\":";
@@ -126,6 +200,27 @@ mod tests {
             Some(&b"data: 1\n\n"[..])
         );
         assert_eq!(s.pending(), b"data: {\"half");
+    }
+
+    #[test]
+    fn parses_names_multiline_data_comments_and_crlf() {
+        let run = b"event: a\r\ndata: {\"x\":1}\r\n\r\n: keep-alive\n\ndata: line1\ndata: line2\n\ndata:[DONE]\n\n";
+        let events = parse_events(run);
+        assert_eq!(
+            events,
+            vec![
+                SseEvent {
+                    event: Some("a".into()),
+                    data: "{\"x\":1}".into()
+                },
+                SseEvent::data("line1\nline2"),
+                SseEvent::data("[DONE]"),
+            ]
+        );
+        let mut out = Vec::new();
+        SseEvent::write(Some("a"), "{}", &mut out);
+        SseEvent::write(None, "x", &mut out);
+        assert_eq!(out, b"event: a\ndata: {}\n\ndata: x\n\n");
     }
 
     #[test]

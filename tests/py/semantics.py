@@ -398,6 +398,8 @@ def diff(golden: Any, actual: Any, path: str = "") -> list[str]:
         else:
             for i, (g, a) in enumerate(zip(golden, actual)):
                 out += diff(g, a, f"{path}/{i}")
+    elif golden == "<volatile>":  # differed between the two recording runs: anything goes
+        pass
     elif isinstance(golden, str) and "<id:" in golden:
         if not same_id(golden, actual):
             out.append(f"{path}: {actual!r} does not match id pattern {golden!r}")

@@ -1,4 +1,6 @@
-"""The official `google-genai` SDK through Switchyard to a gemini-api-key upstream (passthrough)."""
+"""The official `google-genai` SDK through Switchyard: to a gemini-api-key upstream (passthrough) and to
+every other upstream family (chosen by model name) through translation; with api_version v1beta (what
+Gemini CLI uses) and with the SDK's default (v1)."""
 from __future__ import annotations
 
 import pytest
@@ -6,8 +8,9 @@ from google import genai
 from google.genai import errors, types
 
 from conftest import CLIENT_KEY
-from support import (EXPECTED_CALLS, KINDS, PROMPT, REASONING, TEXT, TRANSPORT_ERRORS, WEATHER_SCHEMA,
-                     check_failover, cut_script, error_script, one_upstream)
+from support import (ALL_FAMILIES, EXPECTED_CALLS, FAMILIES, KINDS, PROMPT, REASONING, RESULTS, TEXT,
+                     TRANSPORT_ERRORS, WEATHER_SCHEMA, check_failover, check_round_trip, check_upstream,
+                     cut_script, error_script, expected_usage, one_upstream, others)
 
 MODEL = "gemini-2.5-flash"
 
@@ -57,9 +60,10 @@ def view(responses: list) -> dict:
 
 @pytest.mark.parametrize("stream", [False, True], ids=["json", "stream"])
 @pytest.mark.parametrize("kind", KINDS)
-def test_generate_content(proxy, mock, kind, stream):
+@pytest.mark.parametrize("api_version", ["v1beta", None], ids=["v1beta", "default"])
+def test_generate_content(proxy, mock, api_version, kind, stream):
     mock.reply(kind)
-    c = client(proxy)
+    c = client(proxy, api_version=api_version)
     models = c.models
     if stream:
         v = view(list(models.generate_content_stream(model=MODEL, contents=PROMPT, config=config(kind))))
@@ -131,3 +135,92 @@ def test_sdk_default_api_version(proxy, mock):
     mock.reply("text")
     c = genai.Client(api_key=CLIENT_KEY, http_options=types.HttpOptions(base_url=proxy.url))
     assert c.models.generate_content(model=MODEL, contents=PROMPT).text == TEXT
+
+
+# ---------------------------------------------------------------- every upstream family (translation)
+
+API_VERSIONS = pytest.mark.parametrize("api_version", ["v1beta", None], ids=["v1beta", "default"])
+
+
+def generate(c: genai.Client, model: str, contents, cfg, stream: bool) -> dict:
+    if stream:
+        return view(list(c.models.generate_content_stream(model=model, contents=contents, config=cfg)))
+    return view([c.models.generate_content(model=model, contents=contents, config=cfg)])
+
+
+@pytest.mark.parametrize("stream", [False, True], ids=["json", "stream"])
+@pytest.mark.parametrize("kind", KINDS)
+@API_VERSIONS
+@pytest.mark.parametrize("family", others("gemini"))
+def test_generate_content_to(proxy, mock, family, api_version, kind, stream):
+    fam = FAMILIES[family]
+    mock.reply(kind)
+    c = client(proxy, api_version=api_version)
+    v = generate(c, fam.model, PROMPT, config(kind), stream)
+
+    assert v["versions"] == {fam.model}, "the client sees the model it asked for"
+    assert v["text"] == ("" if EXPECTED_CALLS[kind] else TEXT)
+    assert v["thoughts"] == (REASONING if kind == "thinking" else "")
+    assert v["calls"] == [("get_weather", args) for args in EXPECTED_CALLS[kind]]
+    assert v["finish"] == types.FinishReason.STOP
+    want, u = expected_usage(family, kind), v["usage"]
+    assert u is not None and u.prompt_token_count == want["input"], u
+    assert (u.candidates_token_count or 0) + (u.thoughts_token_count or 0) == want["output"], u
+    assert u.total_token_count == want["total"], u
+    if want["reasoning"] is not None:
+        assert u.thoughts_token_count == want["reasoning"], u
+
+    check_upstream(mock, family, stream, kind, reasoning={"budget": 1024})
+
+
+@pytest.mark.parametrize("family", others("gemini"))
+def test_length_is_max_tokens_to(proxy, mock, family):
+    mock.reply("length")
+    c = client(proxy)
+    for stream in (False, True):
+        v = generate(c, FAMILIES[family].model, PROMPT, config("text"), stream)
+        assert v["text"] == TEXT
+        assert v["finish"] == types.FinishReason.MAX_TOKENS, f"stream={stream}: {v['finish']!r}"
+
+
+def round_trip_contents() -> list:
+    calls = [types.Part.from_function_call(name="get_weather", args=a) for a in EXPECTED_CALLS["parallel"]]
+    results = [types.Part.from_function_response(name="get_weather", response={"result": r}) for r in RESULTS]
+    return [types.Content(role="user", parts=[types.Part.from_text(text=PROMPT)]),
+            types.Content(role="model", parts=calls),
+            types.Content(role="user", parts=results)]
+
+
+@API_VERSIONS
+@pytest.mark.parametrize("family", ALL_FAMILIES)
+def test_tool_round_trip(proxy, mock, family, api_version):
+    """functionCall parts and their functionResponse parts reach the upstream paired, in its shape
+    (Gemini has no call ids: the proxy must invent matching ones for upstreams that need them)."""
+    mock.reply("text")
+    c = client(proxy, api_version=api_version)
+    v = generate(c, FAMILIES[family].model, round_trip_contents(), config("tool"), False)
+    assert v["text"] == TEXT
+    check_round_trip(mock, family)
+
+
+@pytest.mark.parametrize("family", others("gemini"))
+def test_upstream_400_to(proxy, mock, family):
+    mock.script([], error_script(400))
+    c = client(proxy)
+    with pytest.raises(errors.ClientError) as err:
+        c.models.generate_content(model=FAMILIES[family].model, contents=PROMPT, config=config("text"))
+    assert err.value.code == 400
+    assert "mock upstream error 400" in (err.value.message or "")
+    assert len(mock.log()) == 1
+
+
+@pytest.mark.parametrize("family", others("gemini"))
+def test_stream_cut_to(proxy, mock, family):
+    mock.script([], cut_script(FAMILIES[family].log))
+    seen, c = [], client(proxy)
+    with pytest.raises((errors.APIError, *TRANSPORT_ERRORS)):
+        for chunk in c.models.generate_content_stream(model=FAMILIES[family].model, contents=PROMPT):
+            seen.append(chunk)
+    finishes = [cand.finish_reason for r in seen for cand in r.candidates or [] if cand.finish_reason]
+    assert finishes == [], "a cut stream must not report a finish reason"
+    assert "".join(r.text or "" for r in seen) == "Hello from ", "the part before the cut should have streamed"
