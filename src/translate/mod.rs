@@ -7,6 +7,7 @@
 
 pub mod aggregate;
 pub mod anthropic;
+mod common;
 pub mod gemini;
 pub mod ir;
 pub mod openai_chat;

@@ -1,8 +1,8 @@
 //! Pieces every part of the Anthropic codec shares: stop reasons, usage arithmetic, ids, the clock.
 
-use rand::distr::{Alphanumeric, SampleString};
 use serde::{Deserialize, Serialize};
 
+pub(super) use crate::translate::common::{id_with_prefix, random_id, unix_now as now_unix};
 use crate::translate::ir;
 
 /// Claude's `usage` object as the wire carries it. Every field may be absent or `null` (stream deltas
@@ -101,28 +101,9 @@ pub(super) fn stop_to_wire(stop: &ir::StopReason, saw_tool_call: bool) -> &str {
     }
 }
 
-/// `prefix` + 24 random alphanumerics (Anthropic's own ids look like `msg_01AbC…`).
-pub(super) fn random_id(prefix: &str) -> String {
-    let mut id = String::with_capacity(prefix.len() + 24);
-    id.push_str(prefix);
-    Alphanumeric.append_string(&mut rand::rng(), &mut id, 24);
-    id
-}
-
 /// Keeps an upstream message id Claude clients will recognise, else makes one.
 pub(super) fn message_id(id: &str) -> String {
-    if id.starts_with("msg_") {
-        id.to_string()
-    } else {
-        random_id("msg_")
-    }
-}
-
-pub(super) fn now_unix() -> u64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_secs())
-        .unwrap_or(0)
+    id_with_prefix(id, "msg_")
 }
 
 #[cfg(test)]

@@ -29,10 +29,9 @@ mod wire;
 #[cfg(test)]
 mod tests;
 
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, UNIX_EPOCH};
 
-use rand::distr::{Alphanumeric, SampleString};
-
+use super::common::{random_id, unix_now as now_secs};
 use super::ir;
 
 pub use request::{decode_request, decode_request_for, encode_request};
@@ -43,25 +42,6 @@ pub use stream::{Decoder, Encoder};
 /// The dummy signature Google documents for function calls that Gemini did not produce (histories from
 /// other models): Gemini 3 rejects an unsigned call in the current turn otherwise.
 pub const SKIP_SIGNATURE: &str = "skip_thought_signature_validator";
-
-/// `call_` + 24 random alphanumerics.
-fn random_call_id() -> String {
-    let mut id = String::from("call_");
-    Alphanumeric.append_string(&mut rand::rng(), &mut id, 24);
-    id
-}
-
-/// 24 random alphanumerics, for answers whose upstream gave no id.
-fn random_response_id() -> String {
-    Alphanumeric.sample_string(&mut rand::rng(), 24)
-}
-
-fn now_secs() -> u64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|d| d.as_secs())
-        .unwrap_or(0)
-}
 
 /// `createTime` (RFC 3339) as Unix seconds.
 fn parse_time(s: &str) -> Option<u64> {

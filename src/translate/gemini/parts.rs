@@ -8,7 +8,7 @@ use serde_json::Value;
 use super::wire::{
     self, Args, BlobOut, FileDataOut, FunctionCallOut, FunctionResponseOut, PartOut,
 };
-use super::{ir, random_call_id};
+use super::{ir, random_id};
 use crate::translate::TranslateError;
 use crate::wire::Format;
 
@@ -54,7 +54,7 @@ impl CallIds {
         let id = match given.filter(|id| !id.is_empty()) {
             Some(id) => id,
             None if self.deterministic => self.generated_id(name),
-            None => random_call_id(),
+            None => random_id("call_"),
         };
         if self.deterministic {
             self.pending.push((name.to_string(), id.clone()));

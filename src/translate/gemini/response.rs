@@ -5,7 +5,7 @@ use std::collections::HashMap;
 use super::parts::{decode_parts, CallIds, EncodeCtx, Source};
 use super::wire::{self, CandidateOut, ContentOut, ResponseOut};
 use super::{
-    finish_reason_from_stop, format_time, ir, now_secs, parse_time, random_response_id,
+    finish_reason_from_stop, format_time, ir, now_secs, parse_time, random_id,
     stop_from_block_reason, stop_from_finish_reason, usage_from_wire, usage_to_wire,
 };
 use crate::translate::TranslateError;
@@ -57,7 +57,7 @@ pub fn decode_response(body: &[u8]) -> Result<ir::Response, TranslateError> {
         id: resp
             .response_id
             .filter(|id| !id.is_empty())
-            .unwrap_or_else(random_response_id),
+            .unwrap_or_else(|| random_id("")),
         model: resp.model_version.unwrap_or_default(),
         content,
         stop,

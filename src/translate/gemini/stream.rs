@@ -10,9 +10,8 @@ use super::wire::{
     self, CandidateOut, ContentOut, FunctionCallOut, PartOut, ResponseOut, UsageOut,
 };
 use super::{
-    finish_reason_from_stop, format_time, ir, now_secs, parse_time, random_call_id,
-    random_response_id, stop_from_block_reason, stop_from_finish_reason, usage_from_wire,
-    usage_to_wire,
+    finish_reason_from_stop, format_time, ir, now_secs, parse_time, random_id,
+    stop_from_block_reason, stop_from_finish_reason, usage_from_wire, usage_to_wire,
 };
 use crate::translate::{StreamDecoder, StreamEncoder, StreamOptions, TranslateError};
 use crate::wire::error::{error_json, ErrorKind};
@@ -115,7 +114,7 @@ impl Decoder {
             let id = call
                 .id
                 .filter(|id| !id.is_empty())
-                .unwrap_or_else(random_call_id);
+                .unwrap_or_else(|| random_id("call_"));
             let index = self.start_block(
                 ir::BlockStart::ToolCall {
                     id,
@@ -195,7 +194,7 @@ impl StreamDecoder for Decoder {
                     .response_id
                     .clone()
                     .filter(|id| !id.is_empty())
-                    .unwrap_or_else(random_response_id),
+                    .unwrap_or_else(|| random_id("")),
                 model: chunk.model_version.clone().unwrap_or_default(),
                 created: chunk
                     .create_time
@@ -321,7 +320,7 @@ impl Encoder {
         Encoder {
             model: opts.model.clone(),
             sse: opts.gemini_sse,
-            id: random_response_id(),
+            id: random_id(""),
             create_time: format_time(now_secs()),
             opened: false,
             closed: false,

@@ -24,10 +24,7 @@ mod wire;
 #[cfg(test)]
 mod tests;
 
-use std::time::{SystemTime, UNIX_EPOCH};
-
-use rand::distr::{Alphanumeric, SampleString};
-
+use super::common::{id_with_prefix as client_id, random_id, unix_now};
 use super::{ir, TranslateError};
 use crate::wire::Format;
 
@@ -56,30 +53,6 @@ pub fn include_usage(body: &[u8]) -> bool {
         .and_then(|b| b.stream_options)
         .and_then(|o| o.include_usage)
         .unwrap_or(false)
-}
-
-/// `prefix` followed by 24 random alphanumerics (`chatcmpl-…`, `call_…`, `cmpl-…`).
-fn random_id(prefix: &str) -> String {
-    let mut id = String::with_capacity(prefix.len() + 24);
-    id.push_str(prefix);
-    Alphanumeric.append_string(&mut rand::rng(), &mut id, 24);
-    id
-}
-
-/// The upstream's id when it already looks like ours, else a fresh one: clients only see `prefix` ids.
-fn client_id(upstream: &str, prefix: &str) -> String {
-    if upstream.starts_with(prefix) && upstream.len() > prefix.len() {
-        upstream.to_owned()
-    } else {
-        random_id(prefix)
-    }
-}
-
-fn unix_now() -> u64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|d| d.as_secs())
-        .unwrap_or(0)
 }
 
 /// A feature of the client's request the IR cannot carry (see the module docs for `target`).

@@ -24,8 +24,7 @@ pub use stream_encode::Encoder;
 
 use std::borrow::Cow;
 
-use rand::distr::{Alphanumeric, SampleString};
-
+use super::common::{parse_data_url, random_id, unix_now as now_secs};
 use super::ir::{MediaSource, StopReason, Usage};
 
 /// Marks a Claude `redacted_thinking` block carried in `encrypted_content`. A Responses reasoning item has
@@ -33,30 +32,6 @@ use super::ir::{MediaSource, StopReason, Usage};
 /// the client hands the string back unchanged and the decoder strips the mark, giving Claude its exact
 /// `data` again.
 const REDACTED_MARK: &str = "switchyard-redacted:";
-
-/// A format-appropriate id: `prefix` + 24 random alphanumerics (`resp_…`, `msg_…`, `rs_…`, `fc_…`).
-fn random_id(prefix: &str) -> String {
-    let mut id = String::with_capacity(prefix.len() + 24);
-    id.push_str(prefix);
-    Alphanumeric.append_string(&mut rand::rng(), &mut id, 24);
-    id
-}
-
-fn now_secs() -> u64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_secs())
-        .unwrap_or_default()
-}
-
-/// `data:<type>[;params];base64,<data>` → (type, data). Other URLs → `None`.
-fn parse_data_url(url: &str) -> Option<(&str, &str)> {
-    let rest = url.strip_prefix("data:")?;
-    let (meta, data) = rest.split_once(',')?;
-    let params = meta.strip_suffix(";base64")?;
-    let media_type = params.split(';').next().unwrap_or(params);
-    Some((media_type, data))
-}
 
 /// A media source as the URL string Responses takes (`image_url`, `file_url`, or a `file_data` data URL).
 fn source_url(source: &MediaSource) -> Cow<'_, str> {
