@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The one test command (README "Test"): installs what it needs on Debian/Ubuntu when missing, then runs
 # the format check, clippy, every Rust test, the Python SDK + conformance suite against the real binaries,
-# and the desktop smoke launch. Each runner prints its own summary; the script stops at the first failure.
+# the real CLI agents (npm) through the proxy, and the desktop smoke launch. Each runner prints its own summary; the script stops at the first failure.
 set -euo pipefail
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$ROOT"
@@ -46,6 +46,12 @@ cargo build --workspace --bins
 
 step "python: real SDK clients and CLIProxyAPI conformance (pytest)"
 python3 -m pytest tests/py -q
+
+step "real CLI agents (Claude Code, Codex CLI, Gemini CLI) through the proxy to every family (pytest)"
+# Gemini CLI needs Node 20+, newer than Debian 12's apt nodejs: the machine's own Node is used.
+command -v npm >/dev/null || { echo "npm (Node 20+) is required for the CLI agent tests"; exit 1; }
+npm ci --prefix tests/agents --no-audit --no-fund --loglevel=error
+python3 -m pytest tests/agents -q -rxX
 
 step "desktop smoke launch (xvfb + D-Bus tray)"
 scripts/desktop-smoke.sh

@@ -382,7 +382,13 @@ impl Router {
             gemini_sse,
             upstream_model: &route.upstream_model,
             client_headers: req.headers,
-            client_query: req.query,
+            // A query belongs to the client's API (`?beta=true`, `?alt=sse`); another family's would
+            // reject it. The provider adds what its own API needs.
+            client_query: if translation.is_some() {
+                None
+            } else {
+                req.query
+            },
             body,
         };
         let up = providers::build(cred, &outbound);

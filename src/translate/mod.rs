@@ -24,7 +24,7 @@ pub enum TranslateError {
     Invalid(String),
     /// The request uses a feature that changes its meaning and has no equivalent upstream (answered 400,
     /// naming the feature): dropping it silently would give the user a different answer than they asked for.
-    #[error("{feature} cannot be sent to a {target} upstream: it has no equivalent there")]
+    #[error("{feature} cannot be sent to this model's upstream: {target} has no equivalent")]
     Unsupported { feature: String, target: Format },
     /// The upstream sent something that is not valid in its own format (answered 502).
     #[error("the upstream's answer could not be read: {0}")]
