@@ -73,8 +73,9 @@ fn shorten(name: &str) -> String {
 }
 
 /// Fits a translated request to the Codex backend: tool names and call ids within 64 characters
-/// (returning how to restore the names), and a stable `prompt_cache_key` so prompt caching works across
-/// the turns of a conversation even when the client did not send one.
+/// (returning how to restore the names), a stable `prompt_cache_key` so prompt caching works across the
+/// turns of a conversation even when the client did not send one, and no sampling or length parameters,
+/// which the backend refuses.
 pub fn adapt(req: &mut ir::Request) -> ToolNames {
     let mut names = ToolNames::new();
     let mut short = |name: &mut String| {
@@ -108,6 +109,16 @@ pub fn adapt(req: &mut ir::Request) -> ToolNames {
     }
     if req.cache_key.is_none() {
         req.cache_key = Some(conversation_key(req));
+    }
+    // The Codex backend answers 400 "Unsupported parameter" to these; its models pick their own.
+    for (name, set) in [
+        ("max_output_tokens", req.max_tokens.take().is_some()),
+        ("temperature", req.temperature.take().is_some()),
+        ("top_p", req.top_p.take().is_some()),
+    ] {
+        if set {
+            tracing::debug!("dropping {name}: the Codex backend does not accept it");
+        }
     }
     names
 }
@@ -194,6 +205,21 @@ mod adapt_tests {
             "short names are untouched"
         );
         assert_eq!(names.len(), 1);
+    }
+
+    #[test]
+    fn parameters_the_backend_refuses_are_dropped() {
+        let mut req = ir::Request {
+            max_tokens: Some(4096),
+            temperature: Some(0.7),
+            top_p: Some(0.9),
+            ..Default::default()
+        };
+        adapt(&mut req);
+        assert_eq!(
+            (req.max_tokens, req.temperature, req.top_p),
+            (None, None, None)
+        );
     }
 
     #[test]

@@ -75,7 +75,7 @@ impl RequestBody {
         }
     }
 
-    /// `stream_options.include_usage` of an OpenAI Chat request.
+    /// `stream_options.include_usage` of an OpenAI Chat or Completions request.
     fn include_usage(&self) -> bool {
         serde_json::from_slice::<serde_json::Value>(&self.raw)
             .ok()
@@ -357,8 +357,10 @@ impl Router {
                         options: StreamOptions {
                             model: req.model.to_string(),
                             gemini_sse: req.gemini_sse,
-                            include_usage: req.format == Format::OpenAiChat
-                                && req.body.include_usage(),
+                            include_usage: matches!(
+                                req.format,
+                                Format::OpenAiChat | Format::OpenAiCompletions
+                            ) && req.body.include_usage(),
                         },
                         tool_names,
                         keepalive: config.keepalive,

@@ -175,10 +175,6 @@ DELIBERATE = {
     "client-limit-kept": (_pairs(_ALL_D, ("gemini",)), "upstream generationConfig.maxOutputTokens",
                           "Go drops the client's max_tokens on the way to Gemini; Switchyard forwards it "
                           "(asserted: equal to the client's)"),
-    "codex-limit-kept": (_pairs(_ALL_D, ("codex",)) + ("chunking.*.codex",), "upstream max_output_tokens",
-                         "a codex-api-key is an OpenAI platform key, and the public Responses API honours "
-                         "max_output_tokens; Go strips it because the ChatGPT backend rejects it (that "
-                         "backend, reached by OAuth accounts, gets it stripped too). Asserted: the client's"),
     "tool-call-ids": (_pairs(_ALL_D, ("claude", "codex", "gemini", "compat")), "translated tool call ids",
                       "ids of translated calls are the proxy's to choose (Go: the upstream's, or "
                       "name-<nanos>); compared: present and distinct; pairing is checked by the SDK "
@@ -647,10 +643,6 @@ def norm_bodies(family: str, g_path: str, a_path: str, g_body, a_body, sid: str,
             del g["tools"]
         if not isinstance(a.get("instructions"), str):
             problems.append(f"codex instructions must be a string, got {a.get('instructions')!r}")
-        if deliberate("codex-limit-kept", sid) and "max_output_tokens" in a and "max_output_tokens" not in g:
-            if a["max_output_tokens"] != _client_max_tokens(client_body):
-                problems.append(f"upstream max_output_tokens {a['max_output_tokens']!r} is not the client's")
-            a.pop("max_output_tokens")
         if a_body.get("store") is not False:
             problems.append(f"codex store must be false, got {a_body.get('store')!r}")
         for x in (g, a):
