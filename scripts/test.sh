@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The one test command (README "Test"): installs what it needs on Debian/Ubuntu when missing, then runs
 # the format check, clippy, every Rust test, the Python SDK + conformance suite against the real binaries,
-# the real CLI agents (npm) through the proxy, and the desktop smoke launch. Each runner prints its own summary; the script stops at the first failure.
+# the real CLI agents (npm) through the proxy, a short fuzz run of every decoder, and the desktop smoke launch. Each runner prints its own summary; the script stops at the first failure.
 set -euo pipefail
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$ROOT"
@@ -52,6 +52,9 @@ step "real CLI agents (Claude Code, Codex CLI, Gemini CLI) through the proxy to 
 command -v npm >/dev/null || { echo "npm (Node 20+) is required for the CLI agent tests"; exit 1; }
 npm ci --prefix tests/agents --no-audit --no-fund --loglevel=error
 python3 -m pytest tests/agents -q -rxX
+
+step "fuzz smoke: every wire decoder and stream translator (cargo fuzz, ${FUZZ_SECONDS:-10} s each)"
+FUZZ_SECONDS=${FUZZ_SECONDS:-10} scripts/fuzz-smoke.sh
 
 step "desktop smoke launch (xvfb + D-Bus tray)"
 scripts/desktop-smoke.sh

@@ -98,6 +98,25 @@ impl SseEvent {
     }
 }
 
+/// Splits on SSE's three line endings (CRLF, LF, lone CR), as [`EventSplitter`] does.
+fn lines(text: &str) -> impl Iterator<Item = &str> {
+    let mut rest = text;
+    std::iter::from_fn(move || {
+        if rest.is_empty() {
+            return None;
+        }
+        match rest.find(['\r', '\n']) {
+            None => Some(std::mem::take(&mut rest)),
+            Some(i) => {
+                let line = &rest[..i];
+                let skip = if rest[i..].starts_with("\r\n") { 2 } else { 1 };
+                rest = &rest[i + skip..];
+                Some(line)
+            }
+        }
+    })
+}
+
 /// Parses a run of complete events (as [`EventSplitter::push`] returns them). Comment-only blocks and
 /// blocks without data are skipped, as the SSE spec says.
 pub fn parse_events(run: &[u8]) -> Vec<SseEvent> {
@@ -105,7 +124,7 @@ pub fn parse_events(run: &[u8]) -> Vec<SseEvent> {
     let mut events = Vec::new();
     let mut current = SseEvent::default();
     let mut has_data = false;
-    for line in text.split('\n').map(|l| l.strip_suffix('\r').unwrap_or(l)) {
+    for line in lines(&text) {
         if line.is_empty() {
             if has_data {
                 events.push(std::mem::take(&mut current));
@@ -221,6 +240,23 @@ mod tests {
         SseEvent::write(Some("a"), "{}", &mut out);
         SseEvent::write(None, "x", &mut out);
         assert_eq!(out, b"event: a\ndata: {}\n\ndata: x\n\n");
+    }
+
+    #[test]
+    fn lone_cr_line_endings_parse_like_the_splitter_cuts() {
+        let stream = b"data: 1\r\rdata: 2\r\r";
+        assert_eq!(
+            parse_events(stream),
+            vec![SseEvent::data("1"), SseEvent::data("2")]
+        );
+        let mut s = EventSplitter::new();
+        let mut split = Vec::new();
+        for half in [&stream[..9], &stream[9..]] {
+            if let Some(run) = s.push(half) {
+                split.extend(parse_events(&run));
+            }
+        }
+        assert_eq!(split, parse_events(stream));
     }
 
     #[test]

@@ -22,14 +22,23 @@ CLIENT_KEY = pyconf.CLIENT_KEY
 RESULTS: dict[tuple[str, str], tuple[str, float]] = {}
 
 
+def _under_tmp(path: Path) -> bool:
+    resolved = path.resolve()
+    return resolved == Path("/tmp") or str(resolved).startswith("/tmp/")
+
+
 @pytest.fixture(scope="session")
 def workdir():
     """Homes and workspaces of the agent runs. Codex's sandbox refuses a home under /tmp, so this lives
-    under target/ (or SWITCHYARD_AGENTS_WORKDIR); it is wiped at the start of a session and kept after it,
-    so a failed run's files can be read."""
-    root = Path(os.environ.get("SWITCHYARD_AGENTS_WORKDIR") or pyconf._target_dir() / "agent-runs")
-    if root.resolve() == Path("/tmp") or str(root.resolve()).startswith("/tmp/"):
-        pytest.fail(f"{root}: Codex CLI refuses a home under /tmp; pick another SWITCHYARD_AGENTS_WORKDIR")
+    under target/ (or SWITCHYARD_AGENTS_WORKDIR) — and, when the checkout itself is under /tmp (a CI clone),
+    under the user's cache folder instead. It is wiped at the start of a session and kept after it, so a
+    failed run's files can be read."""
+    explicit = os.environ.get("SWITCHYARD_AGENTS_WORKDIR")
+    root = Path(explicit) if explicit else pyconf._target_dir() / "agent-runs"
+    if _under_tmp(root):
+        if explicit:
+            pytest.fail(f"{root}: Codex CLI refuses a home under /tmp; pick another SWITCHYARD_AGENTS_WORKDIR")
+        root = Path.home() / ".cache" / "switchyard-agent-runs"
     shutil.rmtree(root, ignore_errors=True)
     root.mkdir(parents=True)
     return root

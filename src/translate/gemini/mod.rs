@@ -49,9 +49,30 @@ fn parse_time(s: &str) -> Option<u64> {
     t.duration_since(UNIX_EPOCH).ok().map(|d| d.as_secs())
 }
 
-/// Unix seconds as `createTime`, in the microsecond form Google uses.
+/// The last second RFC 3339 can write (9999-12-31T23:59:59Z).
+const MAX_RFC3339_SECS: u64 = 253_402_300_799;
+
+/// Unix seconds as `createTime`, in the microsecond form Google uses. An upstream's absurd timestamp is
+/// clamped to the largest writable one rather than trusted to fit.
 fn format_time(secs: u64) -> String {
+    let secs = secs.min(MAX_RFC3339_SECS);
     humantime::format_rfc3339_micros(UNIX_EPOCH + Duration::from_secs(secs)).to_string()
+}
+
+#[cfg(test)]
+mod time_tests {
+    #[test]
+    fn timestamps_beyond_the_year_9999_do_not_panic() {
+        assert_eq!(
+            super::format_time(253_402_300_800),
+            "9999-12-31T23:59:59.000000Z"
+        );
+        assert_eq!(super::format_time(u64::MAX), "9999-12-31T23:59:59.000000Z");
+        assert_eq!(
+            super::format_time(1_700_000_000),
+            "2023-11-14T22:13:20.000000Z"
+        );
+    }
 }
 
 /// The model name without the `models/` resource prefix.
