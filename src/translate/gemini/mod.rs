@@ -59,22 +59,6 @@ fn format_time(secs: u64) -> String {
     humantime::format_rfc3339_micros(UNIX_EPOCH + Duration::from_secs(secs)).to_string()
 }
 
-#[cfg(test)]
-mod time_tests {
-    #[test]
-    fn timestamps_beyond_the_year_9999_do_not_panic() {
-        assert_eq!(
-            super::format_time(253_402_300_800),
-            "9999-12-31T23:59:59.000000Z"
-        );
-        assert_eq!(super::format_time(u64::MAX), "9999-12-31T23:59:59.000000Z");
-        assert_eq!(
-            super::format_time(1_700_000_000),
-            "2023-11-14T22:13:20.000000Z"
-        );
-    }
-}
-
 /// The model name without the `models/` resource prefix.
 fn bare_model(model: &str) -> &str {
     model.strip_prefix("models/").unwrap_or(model)
@@ -145,5 +129,21 @@ fn usage_to_wire(u: &ir::Usage) -> wire::UsageOut {
         total_token_count: u.input + u.output,
         cached_content_token_count: u.cache_read,
         thoughts_token_count: u.reasoning,
+    }
+}
+
+#[cfg(test)]
+mod time_tests {
+    #[test]
+    fn timestamps_beyond_the_year_9999_do_not_panic() {
+        assert_eq!(
+            super::format_time(253_402_300_800),
+            "9999-12-31T23:59:59.000000Z"
+        );
+        assert_eq!(super::format_time(u64::MAX), "9999-12-31T23:59:59.000000Z");
+        assert_eq!(
+            super::format_time(1_700_000_000),
+            "2023-11-14T22:13:20.000000Z"
+        );
     }
 }
