@@ -19,6 +19,49 @@ pub(crate) const USAGE_REASONING: u64 = 3;
 pub(crate) const USAGE_CACHED: u64 = 5;
 pub(crate) const CREATED: u64 = 1_700_000_000;
 pub(crate) const TEXT: [&str; 2] = ["Hello from ", "mock"];
+/// The `long` kind's text: 40 deltas, the stream size of a typical short answer (benchmarks use it).
+pub(crate) const LONG_TEXT: [&str; 40] = [
+    "One ",
+    "two ",
+    "three ",
+    "four ",
+    "five ",
+    "six ",
+    "seven ",
+    "eight ",
+    "nine ",
+    "ten ",
+    "eleven ",
+    "twelve ",
+    "thirteen ",
+    "fourteen ",
+    "fifteen ",
+    "sixteen ",
+    "seventeen ",
+    "eighteen ",
+    "nineteen ",
+    "twenty ",
+    "twenty-one ",
+    "twenty-two ",
+    "twenty-three ",
+    "twenty-four ",
+    "twenty-five ",
+    "twenty-six ",
+    "twenty-seven ",
+    "twenty-eight ",
+    "twenty-nine ",
+    "thirty ",
+    "thirty-one ",
+    "thirty-two ",
+    "thirty-three ",
+    "thirty-four ",
+    "thirty-five ",
+    "thirty-six ",
+    "thirty-seven ",
+    "thirty-eight ",
+    "thirty-nine ",
+    "forty.",
+];
 pub(crate) const THINKING: [&str; 2] = ["Let me ", "think."];
 
 /// Values a reply copies from the request.
@@ -91,6 +134,8 @@ pub(crate) struct Content {
     pub finish: Finish,
     pub cached: bool,
     pub reasoning: bool,
+    /// The text item's pieces: one delta each when streamed, joined in a JSON body.
+    pub text: &'static [&'static str],
 }
 
 impl Content {
@@ -101,7 +146,7 @@ impl Content {
             Kind::Parallel => vec![Item::Call(0), Item::Call(1)],
             Kind::Mixed => vec![Item::Text, Item::Call(0)],
             Kind::Image if family == Family::Codex => vec![Item::Image],
-            Kind::Text | Kind::Length | Kind::Cached | Kind::Pause | Kind::Image => {
+            Kind::Text | Kind::Length | Kind::Cached | Kind::Pause | Kind::Image | Kind::Long => {
                 vec![Item::Text]
             }
         };
@@ -116,6 +161,11 @@ impl Content {
             finish,
             cached: kind == Kind::Cached,
             reasoning: kind == Kind::Thinking,
+            text: if kind == Kind::Long {
+                &LONG_TEXT
+            } else {
+                &TEXT
+            },
         }
     }
 }
@@ -255,6 +305,44 @@ mod tests {
         assert_eq!(first_tool_name(&json!({"tools":[]})), DEFAULT_TOOL);
         assert_eq!(first_tool_name(&json!({"tools":"nonsense"})), DEFAULT_TOOL);
         assert_eq!(first_tool_name(&json!("not an object")), DEFAULT_TOOL);
+    }
+
+    #[test]
+    fn long_streams_forty_text_deltas_in_every_family() {
+        let echo = Echo::new("m", DEFAULT_TOOL);
+        let whole = LONG_TEXT.concat();
+        for family in [
+            Family::Claude,
+            Family::Codex,
+            Family::Gemini,
+            Family::Compat,
+        ] {
+            let events = events(family, Kind::Long, &echo);
+            // The text each event adds, whatever the family calls it.
+            let deltas: Vec<&str> = events
+                .iter()
+                .filter_map(|e| {
+                    let d = &e.data;
+                    d.pointer("/delta/text")
+                        .filter(|_| d["type"] == "content_block_delta")
+                        .or_else(|| {
+                            d.get("delta")
+                                .filter(|_| d["type"] == "response.output_text.delta")
+                        })
+                        .or_else(|| d.pointer("/candidates/0/content/parts/0/text"))
+                        .or_else(|| d.pointer("/choices/0/delta/content"))
+                        .and_then(Value::as_str)
+                        // Chat's first chunk opens the message with `content: ""`.
+                        .filter(|t| !t.is_empty())
+                })
+                .collect();
+            assert_eq!(deltas.len(), 40, "{family:?}");
+            assert_eq!(deltas.concat(), whole, "{family:?}");
+            assert!(
+                json_body(family, Kind::Long, &echo).contains(&whole),
+                "{family:?}"
+            );
+        }
     }
 
     #[test]

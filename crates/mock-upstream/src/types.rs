@@ -86,11 +86,13 @@ pub enum Kind {
     Pause,
     /// Codex only: one `image_generation_call` item (plain text elsewhere).
     Image,
+    /// Text streamed as 40 deltas.
+    Long,
 }
 
 impl Kind {
     /// All kinds, in a fixed order.
-    pub const ALL: [Kind; 9] = [
+    pub const ALL: [Kind; 10] = [
         Kind::Text,
         Kind::Tool,
         Kind::Thinking,
@@ -100,6 +102,7 @@ impl Kind {
         Kind::Cached,
         Kind::Pause,
         Kind::Image,
+        Kind::Long,
     ];
 }
 

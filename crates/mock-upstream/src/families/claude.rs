@@ -3,8 +3,8 @@
 use serde_json::{json, Value};
 
 use crate::replies::{
-    call_args, call_args_halves, call_id, Content, Echo, Finish, Item, TEXT, THINKING,
-    USAGE_CACHED, USAGE_IN, USAGE_OUT,
+    call_args, call_args_halves, call_id, Content, Echo, Finish, Item, THINKING, USAGE_CACHED,
+    USAGE_IN, USAGE_OUT,
 };
 use crate::sse::Event;
 
@@ -28,7 +28,7 @@ fn usage(content: &Content) -> Value {
     usage
 }
 
-fn block(item: Item, echo: &Echo) -> Value {
+fn block(item: Item, content: &Content, echo: &Echo) -> Value {
     match item {
         Item::Reasoning => {
             json!({"type": "thinking", "thinking": THINKING.concat(), "signature": SIGNATURE})
@@ -38,12 +38,16 @@ fn block(item: Item, echo: &Echo) -> Value {
             json!({"type": "tool_use", "id": call_id("toolu_mock", n), "name": echo.tool, "input": input})
         }
         // Claude has no image output; the content model renders it as text.
-        Item::Text | Item::Image => json!({"type": "text", "text": TEXT.concat()}),
+        Item::Text | Item::Image => json!({"type": "text", "text": content.text.concat()}),
     }
 }
 
 pub(crate) fn message(content: &Content, echo: &Echo) -> Value {
-    let blocks: Vec<Value> = content.items.iter().map(|i| block(*i, echo)).collect();
+    let blocks: Vec<Value> = content
+        .items
+        .iter()
+        .map(|i| block(*i, content, echo))
+        .collect();
     json!({
         "id": "msg_mock01", "type": "message", "role": "assistant", "model": echo.model,
         "content": blocks, "stop_reason": stop_reason(content.finish), "stop_sequence": null,
@@ -52,7 +56,7 @@ pub(crate) fn message(content: &Content, echo: &Echo) -> Value {
 }
 
 /// `content_block_start` payload and the deltas of one block.
-fn block_stream(item: Item, echo: &Echo) -> (Value, Vec<Value>) {
+fn block_stream(item: Item, content: &Content, echo: &Echo) -> (Value, Vec<Value>) {
     match item {
         Item::Reasoning => (
             json!({"type": "thinking", "thinking": ""}),
@@ -71,7 +75,9 @@ fn block_stream(item: Item, echo: &Echo) -> (Value, Vec<Value>) {
         ),
         Item::Text | Item::Image => (
             json!({"type": "text", "text": ""}),
-            TEXT.iter()
+            content
+                .text
+                .iter()
                 .map(|t| json!({"type": "text_delta", "text": t}))
                 .collect(),
         ),
@@ -91,7 +97,7 @@ pub(crate) fn events(content: &Content, echo: &Echo) -> Vec<Event> {
         Event::named("ping", json!({"type": "ping"})),
     ];
     for (index, item) in content.items.iter().enumerate() {
-        let (start, deltas) = block_stream(*item, echo);
+        let (start, deltas) = block_stream(*item, content, echo);
         evs.push(Event::named(
             "content_block_start",
             json!({"type": "content_block_start", "index": index, "content_block": start}),

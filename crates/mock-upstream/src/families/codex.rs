@@ -5,7 +5,7 @@
 use serde_json::{json, Map, Value};
 
 use crate::replies::{
-    call_args, call_args_halves, call_id, Content, Echo, Finish, Item, CREATED, TEXT, THINKING,
+    call_args, call_args_halves, call_id, Content, Echo, Finish, Item, CREATED, THINKING,
     USAGE_CACHED, USAGE_IN, USAGE_OUT, USAGE_REASONING,
 };
 use crate::sse::Event;
@@ -31,7 +31,7 @@ fn final_status(content: &Content) -> &'static str {
 }
 
 /// The completed output item for `item`.
-fn item_done(item: Item, echo: &Echo) -> Value {
+fn item_done(item: Item, content: &Content, echo: &Echo) -> Value {
     match item {
         Item::Reasoning => json!({
             "id": "rs_mock01", "type": "reasoning",
@@ -39,7 +39,7 @@ fn item_done(item: Item, echo: &Echo) -> Value {
         }),
         Item::Text => json!({
             "id": "msg_mock01", "type": "message", "status": "completed", "role": "assistant",
-            "content": [{"type": "output_text", "annotations": [], "text": TEXT.concat()}],
+            "content": [{"type": "output_text", "annotations": [], "text": content.text.concat()}],
         }),
         Item::Call(n) => json!({
             "id": call_id("fc_mock", n), "type": "function_call", "status": "completed",
@@ -75,7 +75,11 @@ pub(crate) fn response(content: &Content, echo: &Echo, phase: Phase) -> Value {
         Phase::Started => ("in_progress", Vec::new()),
         Phase::Final => (
             final_status(content),
-            content.items.iter().map(|i| item_done(*i, echo)).collect(),
+            content
+                .items
+                .iter()
+                .map(|i| item_done(*i, content, echo))
+                .collect(),
         ),
     };
     let mut r = json!({
@@ -145,16 +149,16 @@ pub(crate) fn events(content: &Content, echo: &Echo) -> Vec<Event> {
                 let part =
                     |text: &str| json!({"type": "output_text", "annotations": [], "text": text});
                 s.push("response.content_part.added", at(json!({"part": part("")})));
-                for delta in TEXT {
+                for delta in content.text {
                     s.push("response.output_text.delta", at(json!({"delta": delta})));
                 }
                 s.push(
                     "response.output_text.done",
-                    at(json!({"text": TEXT.concat()})),
+                    at(json!({"text": content.text.concat()})),
                 );
                 s.push(
                     "response.content_part.done",
-                    at(json!({"part": part(&TEXT.concat())})),
+                    at(json!({"part": part(&content.text.concat())})),
                 );
             }
             Item::Reasoning => {
@@ -214,7 +218,7 @@ pub(crate) fn events(content: &Content, echo: &Echo) -> Vec<Event> {
         }
         s.push(
             "response.output_item.done",
-            json!({"output_index": oi, "item": item_done(item, echo)}),
+            json!({"output_index": oi, "item": item_done(item, content, echo)}),
         );
     }
     let terminal = if content.finish == Finish::Length {

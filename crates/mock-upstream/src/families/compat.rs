@@ -4,7 +4,7 @@
 use serde_json::{json, Value};
 
 use crate::replies::{
-    call_args, call_args_halves, call_id, Content, Echo, Finish, Item, CREATED, TEXT, THINKING,
+    call_args, call_args_halves, call_id, Content, Echo, Finish, Item, CREATED, THINKING,
     USAGE_CACHED, USAGE_IN, USAGE_OUT, USAGE_REASONING,
 };
 use crate::sse::Event;
@@ -44,7 +44,7 @@ fn has(content: &Content, item: Item) -> bool {
 pub(crate) fn completion(content: &Content, echo: &Echo) -> Value {
     // Chat has one message: text (or null when the turn is only tool calls), reasoning beside it.
     let text = if has(content, Item::Text) || has(content, Item::Image) {
-        json!(TEXT.concat())
+        json!(content.text.concat())
     } else {
         Value::Null
     };
@@ -91,7 +91,7 @@ pub(crate) fn events(content: &Content, echo: &Echo) -> Vec<Event> {
                 }
             }
             Item::Text | Item::Image => {
-                for t in TEXT {
+                for t in content.text {
                     evs.push(chunk(echo, json!({"content": t}), Value::Null));
                 }
             }
@@ -132,7 +132,7 @@ fn legacy_finish(content: &Content) -> &'static str {
 pub(crate) fn legacy_completion(content: &Content, echo: &Echo) -> Value {
     json!({
         "id": "cmpl-mock01", "object": "text_completion", "created": CREATED, "model": echo.model,
-        "choices": [{"text": TEXT.concat(), "index": 0, "logprobs": null, "finish_reason": legacy_finish(content)}],
+        "choices": [{"text": content.text.concat(), "index": 0, "logprobs": null, "finish_reason": legacy_finish(content)}],
         "usage": usage(content),
     })
 }
@@ -144,7 +144,7 @@ pub(crate) fn legacy_events(content: &Content, echo: &Echo) -> Vec<Event> {
             "choices": [{"text": text, "index": 0, "logprobs": null, "finish_reason": finish}],
         }))
     };
-    let mut evs: Vec<Event> = TEXT.iter().map(|t| chunk(t, Value::Null)).collect();
+    let mut evs: Vec<Event> = content.text.iter().map(|t| chunk(t, Value::Null)).collect();
     evs.push(chunk("", json!(legacy_finish(content))));
     evs.push(Event::data(json!({
         "id": "cmpl-mock01", "object": "text_completion", "created": CREATED, "model": echo.model,

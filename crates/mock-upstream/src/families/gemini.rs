@@ -5,7 +5,7 @@
 use serde_json::{json, Value};
 
 use crate::replies::{
-    call_args, Content, Echo, Finish, Item, TEXT, THINKING, USAGE_CACHED, USAGE_IN, USAGE_OUT,
+    call_args, Content, Echo, Finish, Item, THINKING, USAGE_CACHED, USAGE_IN, USAGE_OUT,
 };
 use crate::sse::Event;
 
@@ -40,11 +40,11 @@ fn function_call(n: usize, echo: &Echo) -> Value {
     json!({"functionCall": {"name": echo.tool, "args": args}})
 }
 
-/// The parts of `item`: whole for the JSON body, or as streamed (text in two pieces).
-fn parts(item: Item, echo: &Echo, streamed: bool) -> Vec<Value> {
-    let pieces = |texts: [&str; 2], thought: bool| -> Vec<Value> {
+/// The parts of `item`: whole for the JSON body, or as streamed (one part per text piece).
+fn parts(item: Item, content: &Content, echo: &Echo, streamed: bool) -> Vec<Value> {
+    let pieces = |texts: &[&str], thought: bool| -> Vec<Value> {
         let texts: Vec<String> = if streamed {
-            texts.map(String::from).to_vec()
+            texts.iter().map(|t| t.to_string()).collect()
         } else {
             vec![texts.concat()]
         };
@@ -60,9 +60,9 @@ fn parts(item: Item, echo: &Echo, streamed: bool) -> Vec<Value> {
             .collect()
     };
     match item {
-        Item::Reasoning => pieces(THINKING, true),
+        Item::Reasoning => pieces(&THINKING, true),
         Item::Call(n) => vec![function_call(n, echo)],
-        Item::Text | Item::Image => pieces(TEXT, false),
+        Item::Text | Item::Image => pieces(content.text, false),
     }
 }
 
@@ -70,7 +70,7 @@ pub(crate) fn response(content: &Content, echo: &Echo) -> Value {
     let parts: Vec<Value> = content
         .items
         .iter()
-        .flat_map(|i| parts(*i, echo, false))
+        .flat_map(|i| parts(*i, content, echo, false))
         .collect();
     json!({
         "candidates": [{
@@ -86,7 +86,7 @@ pub(crate) fn events(content: &Content, echo: &Echo) -> Vec<Event> {
     let parts: Vec<Value> = content
         .items
         .iter()
-        .flat_map(|i| parts(*i, echo, true))
+        .flat_map(|i| parts(*i, content, echo, true))
         .collect();
     let last = parts.len().saturating_sub(1);
     parts
