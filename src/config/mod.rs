@@ -95,8 +95,8 @@ pub struct Credential {
     /// The `name` of an `openai-compatibility` provider.
     pub compat_name: Option<String>,
     pub api_key: SecretString,
-    /// Without a trailing slash.
-    pub base_url: String,
+    /// Parsed once at load; a request appends its endpoint's path to this one's.
+    pub base_url: url::Url,
     pub prefix: Option<String>,
     pub headers: Vec<(http::HeaderName, http::HeaderValue)>,
     pub proxy: Option<ProxySetting>,

@@ -23,10 +23,10 @@ pub(super) fn prepare(
         Call::CountTokens => "/v1/messages/count_tokens",
     };
     // Anthropic's own API wants `x-api-key`; gateways in front of it (and CLIProxyAPI's custom bases) use Bearer.
-    let official = url::Url::parse(&cred.base_url)
-        .ok()
-        .and_then(|u| u.host_str().map(|h| h.eq_ignore_ascii_case(API_HOST)))
-        .unwrap_or(false);
+    let official = cred
+        .base_url
+        .host_str()
+        .is_some_and(|h| h.eq_ignore_ascii_case(API_HOST));
     let auth = if official {
         Auth::XApiKey
     } else {

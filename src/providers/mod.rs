@@ -92,7 +92,7 @@ pub struct Outbound<'a> {
 #[derive(Debug)]
 pub struct UpstreamRequest {
     pub method: Method,
-    pub url: String,
+    pub url: url::Url,
     pub headers: HeaderMap,
     pub body: Bytes,
 }
@@ -168,15 +168,14 @@ pub fn build(cred: &Credential, out: &Outbound<'_>) -> UpstreamRequest {
     for (name, value) in &cred.headers {
         headers.insert(name.clone(), value.clone());
     }
-    let mut url = format!("{}{path}", cred.base_url);
+    let mut url = cred.base_url.clone();
+    let full_path = format!("{}{path}", url.path().trim_end_matches('/'));
+    url.set_path(&full_path);
     let query = forwarded_query(
         out.client_query,
         cred.provider == Provider::Gemini && out.gemini_sse,
     );
-    if !query.is_empty() {
-        url.push('?');
-        url.push_str(&query);
-    }
+    url.set_query(Some(&query).filter(|q| !q.is_empty()).map(String::as_str));
     UpstreamRequest {
         method: Method::POST,
         url,

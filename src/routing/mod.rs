@@ -407,7 +407,7 @@ impl Router {
         };
         tracing::debug!(credential = %cred.label, url = %up.url, "sending upstream");
         let sent = client
-            .request(up.method, &up.url)
+            .request(up.method, up.url)
             .headers(up.headers)
             .body(up.body)
             .send()

@@ -27,12 +27,18 @@ pub use guard::{check_client_key, presented_keys, AuthFailure};
 pub struct Live {
     pub config: Arc<Config>,
     pub registry: Registry,
+    listings: models::Listings,
 }
 
 impl Live {
     pub fn new(config: Arc<Config>) -> Self {
         let registry = Registry::build(&config);
-        Live { config, registry }
+        let listings = models::Listings::new(&registry);
+        Live {
+            config,
+            registry,
+            listings,
+        }
     }
 }
 

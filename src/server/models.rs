@@ -4,20 +4,27 @@ use std::sync::Arc;
 
 use axum::extract::{Path, State};
 use axum::response::{IntoResponse, Response};
+use bytes::Bytes;
+use http::header::CONTENT_TYPE;
 use http::HeaderMap;
 use serde_json::{json, Value};
 
 use super::{respond, AppState};
-use crate::routing::ModelEntry;
+use crate::routing::{ModelEntry, Registry};
 use crate::wire::error::ErrorKind;
 use crate::wire::Format;
 
-/// `GET /v1/models`: OpenAI's list shape, or Anthropic's when the client sends `anthropic-version`.
-pub async fn list_v1(State(state): State<Arc<AppState>>, headers: HeaderMap) -> Response {
-    let live = state.live();
-    let models: Vec<&ModelEntry> = live.registry.models().collect();
-    if headers.contains_key("anthropic-version") {
-        let data: Vec<Value> = models
+/// The listings of one config snapshot, serialised once: they change only when the config does.
+pub struct Listings {
+    openai: Bytes,
+    anthropic: Bytes,
+    gemini: Bytes,
+}
+
+impl Listings {
+    pub fn new(registry: &Registry) -> Listings {
+        let models: Vec<&ModelEntry> = registry.models().collect();
+        let anthropic: Vec<Value> = models
             .iter()
             .map(|m| {
                 json!({
@@ -28,21 +35,41 @@ pub async fn list_v1(State(state): State<Arc<AppState>>, headers: HeaderMap) -> 
                 })
             })
             .collect();
-        return axum::Json(json!({
-            "data": data,
-            "has_more": false,
-            "first_id": models.first().map(|m| m.id.as_str()),
-            "last_id": models.last().map(|m| m.id.as_str()),
-        }))
-        .into_response();
+        let openai: Vec<Value> = models
+            .iter()
+            .map(
+                |m| json!({"id": m.id, "object": "model", "created": m.created, "owned_by": m.owner()}),
+            )
+            .collect();
+        let gemini: Vec<Value> = models.iter().map(|m| gemini_model(m)).collect();
+        Listings {
+            openai: Bytes::from(json!({"object": "list", "data": openai}).to_string()),
+            anthropic: Bytes::from(
+                json!({
+                    "data": anthropic,
+                    "has_more": false,
+                    "first_id": models.first().map(|m| m.id.as_str()),
+                    "last_id": models.last().map(|m| m.id.as_str()),
+                })
+                .to_string(),
+            ),
+            gemini: Bytes::from(json!({ "models": gemini }).to_string()),
+        }
     }
-    let data: Vec<Value> = models
-        .iter()
-        .map(
-            |m| json!({"id": m.id, "object": "model", "created": m.created, "owned_by": m.owner()}),
-        )
-        .collect();
-    axum::Json(json!({"object": "list", "data": data})).into_response()
+}
+
+fn json_response(body: &Bytes) -> Response {
+    ([(CONTENT_TYPE, "application/json")], body.clone()).into_response()
+}
+
+/// `GET /v1/models`: OpenAI's list shape, or Anthropic's when the client sends `anthropic-version`.
+pub async fn list_v1(State(state): State<Arc<AppState>>, headers: HeaderMap) -> Response {
+    let live = state.live();
+    if headers.contains_key("anthropic-version") {
+        json_response(&live.listings.anthropic)
+    } else {
+        json_response(&live.listings.openai)
+    }
 }
 
 fn gemini_model(m: &ModelEntry) -> Value {
@@ -55,9 +82,7 @@ fn gemini_model(m: &ModelEntry) -> Value {
 
 /// `GET /v1beta/models`.
 pub async fn list_gemini(State(state): State<Arc<AppState>>) -> Response {
-    let live = state.live();
-    let models: Vec<Value> = live.registry.models().map(gemini_model).collect();
-    axum::Json(json!({ "models": models })).into_response()
+    json_response(&state.live().listings.gemini)
 }
 
 /// `GET /v1beta/models/{model}`.
