@@ -1,6 +1,7 @@
 //! IR → requests for a Claude upstream.
 
 use super::*;
+use crate::translate::test_support::paris_weather_call;
 
 /// The IR an OpenAI Chat client produces for a typical tool-calling conversation.
 fn openai_like_ir() -> ir::Request {
@@ -23,12 +24,7 @@ fn openai_like_ir() -> ir::Request {
                         id: Some("rs_1".into()),
                     },
                     text(""),
-                    Part::ToolCall {
-                        id: "call_abc".into(),
-                        name: "get_weather".into(),
-                        arguments: r#"{"city":"Paris"}"#.into(),
-                        signature: None,
-                    },
+                    paris_weather_call("call_abc"),
                     Part::ToolCall {
                         id: "call_def".into(),
                         name: "ping".into(),

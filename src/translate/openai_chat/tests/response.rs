@@ -3,6 +3,7 @@ use serde_json::{json, Value};
 use super::{golden, golden_json};
 use crate::translate::ir::{Part, Response, StopReason, Usage};
 use crate::translate::openai_chat::{decode_response, encode_response};
+use crate::translate::test_support::{mock_reasoning, paris_weather_call};
 use crate::translate::TranslateError;
 
 fn decode_golden(name: &str) -> Response {
@@ -27,12 +28,7 @@ fn a_thinking_answer_decodes_reasoning_first() {
     assert_eq!(
         resp.content,
         vec![
-            Part::Reasoning {
-                text: "Let me think.".into(),
-                signature: None,
-                redacted: false,
-                id: None
-            },
+            mock_reasoning(None, None),
             Part::Text {
                 text: "Hello from mock".into()
             },
@@ -136,21 +132,11 @@ fn an_ir_answer_encodes_into_the_golden_chat_completion() {
         id: "msg_01abc".into(),
         model: "claude-sonnet-4-5".into(),
         content: vec![
-            Part::Reasoning {
-                text: "Let me think.".into(),
-                signature: Some("c2lnbmF0dXJlLW1vY2s=".into()),
-                redacted: false,
-                id: None,
-            },
+            mock_reasoning(Some("c2lnbmF0dXJlLW1vY2s="), None),
             Part::Text {
                 text: "Hello".into(),
             },
-            Part::ToolCall {
-                id: "toolu_01".into(),
-                name: "get_weather".into(),
-                arguments: r#"{"city":"Paris"}"#.into(),
-                signature: None,
-            },
+            paris_weather_call("toolu_01"),
         ],
         stop: StopReason::ToolUse,
         stop_sequence: None,

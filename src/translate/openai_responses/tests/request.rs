@@ -5,6 +5,7 @@ use crate::translate::ir::{
     Effort, MediaSource, Message, OutputFormat, Part, Reasoning, Request, Role, Tool, ToolChoice,
 };
 use crate::translate::openai_responses::{decode_request, decode_request_for, encode_request};
+use crate::translate::test_support::paris_weather_call;
 use crate::translate::TranslateError;
 use crate::wire::Format;
 
@@ -345,12 +346,7 @@ fn cross_format_request() -> Request {
                         id: None,
                     },
                     text("Checking."),
-                    Part::ToolCall {
-                        id: "toolu_01".into(),
-                        name: "get_weather".into(),
-                        arguments: r#"{"city":"Paris"}"#.into(),
-                        signature: None,
-                    },
+                    paris_weather_call("toolu_01"),
                     Part::ToolCall {
                         id: "toolu_02".into(),
                         name: "get_weather".into(),

@@ -3,6 +3,7 @@ use serde_json::{json, Value};
 use super::{assert_json_golden, golden, normalize_ids};
 use crate::translate::ir::{Part, Response, StopReason, Usage};
 use crate::translate::openai_responses::{decode_request, decode_response, encode_response};
+use crate::translate::test_support::{mock_reasoning, paris_weather_call};
 use crate::translate::TranslateError;
 
 #[test]
@@ -14,12 +15,7 @@ fn the_mock_thinking_response_decodes() {
             id: "resp_mock01".into(),
             model: "gpt-5.5".into(),
             content: vec![
-                Part::Reasoning {
-                    text: "Let me think.".into(),
-                    signature: None,
-                    redacted: false,
-                    id: Some("rs_mock01".into()),
-                },
+                mock_reasoning(None, Some("rs_mock01")),
                 Part::Text {
                     text: "Hello from mock".into()
                 },
@@ -117,12 +113,7 @@ fn sample_response() -> Response {
             Part::Text {
                 text: "it is.".into(),
             },
-            Part::ToolCall {
-                id: "toolu_01".into(),
-                name: "get_weather".into(),
-                arguments: r#"{"city":"Paris"}"#.into(),
-                signature: None,
-            },
+            paris_weather_call("toolu_01"),
         ],
         stop: StopReason::ToolUse,
         stop_sequence: None,
