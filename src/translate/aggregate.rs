@@ -223,7 +223,7 @@ pub fn events_from_response(resp: &Response) -> Vec<Event> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::translate::test_support::{mock_reasoning, paris_weather_call};
+    use crate::translate::test_support::{mock_reasoning, paris_weather_call, text_part};
 
     fn sample() -> Response {
         Response {
@@ -231,9 +231,7 @@ mod tests {
             model: "m".into(),
             content: vec![
                 mock_reasoning(Some("c2lnbmF0dXJl+/="), None),
-                Part::Text {
-                    text: "Hello from mock".into(),
-                },
+                text_part("Hello from mock"),
                 paris_weather_call("toolu_1"),
             ],
             stop: StopReason::ToolUse,

@@ -103,14 +103,23 @@ pub(crate) fn reasoning_block() -> BlockStart {
     }
 }
 
-/// The mock's reasoning ("Let me think."), not redacted.
-pub(crate) fn mock_reasoning(signature: Option<&str>, id: Option<&str>) -> Part {
+pub(crate) fn text_part(text: &str) -> Part {
+    Part::Text { text: text.into() }
+}
+
+/// A reasoning part that is not redacted.
+pub(crate) fn reasoning_part(text: &str, signature: Option<&str>, id: Option<&str>) -> Part {
     Part::Reasoning {
-        text: "Let me think.".into(),
+        text: text.into(),
         signature: signature.map(Into::into),
         redacted: false,
         id: id.map(Into::into),
     }
+}
+
+/// The mock's reasoning ("Let me think."), not redacted.
+pub(crate) fn mock_reasoning(signature: Option<&str>, id: Option<&str>) -> Part {
+    reasoning_part("Let me think.", signature, id)
 }
 
 /// An unsigned `get_weather` call for Paris.

@@ -13,6 +13,7 @@ use crate::translate::ir::{
     BlockStart, Delta, Effort, Event, MediaSource, Part, Reasoning, Role, StopReason, Usage,
 };
 use crate::translate::test_support;
+use crate::translate::test_support::text_part as text;
 use crate::translate::{StreamDecoder, StreamEncoder, StreamOptions};
 use crate::wire::sse::parse_events;
 
@@ -27,10 +28,6 @@ fn golden(name: &str) -> String {
 fn json_of(bytes: &[u8]) -> Value {
     serde_json::from_slice(bytes)
         .unwrap_or_else(|e| panic!("not JSON ({e}): {}", String::from_utf8_lossy(bytes)))
-}
-
-fn text(t: &str) -> Part {
-    Part::Text { text: t.into() }
 }
 
 // Stream helpers shared by the decoding and encoding tests.

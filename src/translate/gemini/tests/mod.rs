@@ -79,6 +79,11 @@ fn normalize_parts(parts: &mut [ir::Part]) {
     }
 }
 
+/// An unredacted reasoning part, as Gemini gives them (without ids).
+fn reasoning(text: &str, signature: Option<&str>) -> ir::Part {
+    test_support::reasoning_part(text, signature, None)
+}
+
 /// Decodes a transcript whole, then again split at every byte boundary, and checks every split gives
 /// the same events.
 fn decode_transcript(bytes: &[u8]) -> Vec<ir::Event> {

@@ -5,6 +5,7 @@ use crate::translate::ir::{BlockStart, Delta, Event, Part, Response, Role, StopR
 use crate::translate::openai_chat::{
     decode_completions_request, encode_completions_response, CompletionsEncoder,
 };
+use crate::translate::test_support::text_part;
 use crate::translate::{StreamOptions, TranslateError};
 
 #[test]
@@ -14,12 +15,7 @@ fn a_prompt_becomes_one_user_message() {
     assert_eq!(req.model, "gpt-3.5-turbo-instruct");
     assert_eq!(req.messages.len(), 1);
     assert_eq!(req.messages[0].role, Role::User);
-    assert_eq!(
-        req.messages[0].content,
-        vec![Part::Text {
-            text: "Say hello".into()
-        }]
-    );
+    assert_eq!(req.messages[0].content, vec![text_part("Say hello")]);
     assert_eq!(req.max_tokens, Some(32));
     assert_eq!(req.temperature, Some(0.5));
     assert_eq!(req.top_p, Some(1.0));
@@ -78,9 +74,7 @@ fn an_answer_encodes_as_a_text_completion() {
                 redacted: false,
                 id: None,
             },
-            Part::Text {
-                text: "Hello from mock".into(),
-            },
+            text_part("Hello from mock"),
         ],
         stop: StopReason::EndTurn,
         stop_sequence: None,

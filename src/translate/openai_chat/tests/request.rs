@@ -5,11 +5,8 @@ use crate::translate::ir::{
     Effort, MediaSource, Message, OutputFormat, Part, Reasoning, Request, Role, Tool, ToolChoice,
 };
 use crate::translate::openai_chat::{decode_request, encode_request};
+use crate::translate::test_support::text_part as text;
 use crate::translate::TranslateError;
-
-fn text(t: &str) -> Part {
-    Part::Text { text: t.into() }
-}
 
 fn call(id: &str, name: &str, args: &str) -> Part {
     Part::ToolCall {

@@ -5,13 +5,9 @@ use crate::translate::ir::{
     Effort, MediaSource, Message, OutputFormat, Part, Reasoning, Request, Role, Tool, ToolChoice,
 };
 use crate::translate::openai_responses::{decode_request, decode_request_for, encode_request};
-use crate::translate::test_support::paris_weather_call;
+use crate::translate::test_support::{paris_weather_call, text_part as text};
 use crate::translate::TranslateError;
 use crate::wire::Format;
-
-fn text(t: &str) -> Part {
-    Part::Text { text: t.into() }
-}
 
 fn msg(role: Role, content: Vec<Part>) -> Message {
     Message { role, content }

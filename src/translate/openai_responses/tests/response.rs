@@ -3,7 +3,7 @@ use serde_json::{json, Value};
 use super::{assert_json_golden, golden, normalize_ids};
 use crate::translate::ir::{Part, Response, StopReason, Usage};
 use crate::translate::openai_responses::{decode_request, decode_response, encode_response};
-use crate::translate::test_support::{mock_reasoning, paris_weather_call};
+use crate::translate::test_support::{mock_reasoning, paris_weather_call, text_part};
 use crate::translate::TranslateError;
 
 #[test]
@@ -16,9 +16,7 @@ fn the_mock_thinking_response_decodes() {
             model: "gpt-5.5".into(),
             content: vec![
                 mock_reasoning(None, Some("rs_mock01")),
-                Part::Text {
-                    text: "Hello from mock".into()
-                },
+                text_part("Hello from mock"),
             ],
             stop: StopReason::EndTurn,
             stop_sequence: None,
@@ -63,7 +61,7 @@ fn refusals_content_filters_and_failures_decode() {
         {"type": "message", "role": "assistant", "content": [{"type": "refusal", "refusal": "No."}]}]});
     let r = decode_response(refusal.to_string().as_bytes()).unwrap();
     assert_eq!(r.stop, StopReason::Refusal);
-    assert_eq!(r.content, vec![Part::Text { text: "No.".into() }]);
+    assert_eq!(r.content, vec![text_part("No.")]);
     let filtered = json!({"id": "resp_1", "status": "incomplete", "model": "m", "output": [],
         "incomplete_details": {"reason": "content_filter"}});
     assert_eq!(
@@ -107,12 +105,8 @@ fn sample_response() -> Response {
                 redacted: true,
                 id: None,
             },
-            Part::Text {
-                text: "Here ".into(),
-            },
-            Part::Text {
-                text: "it is.".into(),
-            },
+            text_part("Here "),
+            text_part("it is."),
             paris_weather_call("toolu_01"),
         ],
         stop: StopReason::ToolUse,
