@@ -13,7 +13,7 @@ use crate::translate::ir::{
     BlockStart, Delta, Effort, Event, MediaSource, Part, Reasoning, Role, StopReason, Usage,
 };
 use crate::translate::test_support;
-use crate::translate::test_support::text_part as text;
+use crate::translate::test_support::{reasoning_part, text_part as text};
 use crate::translate::{StreamDecoder, StreamEncoder, StreamOptions};
 use crate::wire::sse::parse_events;
 

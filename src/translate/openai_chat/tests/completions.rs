@@ -1,11 +1,11 @@
 use serde_json::{json, Value};
 
 use super::{encode_events, golden, golden_json, stream_payloads};
-use crate::translate::ir::{BlockStart, Delta, Event, Part, Response, Role, StopReason, Usage};
+use crate::translate::ir::{BlockStart, Delta, Event, Response, Role, StopReason, Usage};
 use crate::translate::openai_chat::{
     decode_completions_request, encode_completions_response, CompletionsEncoder,
 };
-use crate::translate::test_support::text_part;
+use crate::translate::test_support::{reasoning_part, text_part};
 use crate::translate::{StreamOptions, TranslateError};
 
 #[test]
@@ -68,12 +68,7 @@ fn an_answer_encodes_as_a_text_completion() {
         id: "chatcmpl-mock01".into(),
         model: "gpt-3.5-turbo-instruct".into(),
         content: vec![
-            Part::Reasoning {
-                text: "hidden".into(),
-                signature: None,
-                redacted: false,
-                id: None,
-            },
+            reasoning_part("hidden", None, None),
             text_part("Hello from mock"),
         ],
         stop: StopReason::EndTurn,

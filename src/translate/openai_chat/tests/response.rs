@@ -27,7 +27,7 @@ fn a_thinking_answer_decodes_reasoning_first() {
     assert_eq!(resp.created, 1_700_000_000);
     assert_eq!(
         resp.content,
-        vec![mock_reasoning(None, None), text_part("Hello from mock"),]
+        vec![mock_reasoning(None, None), text_part("Hello from mock")]
     );
     assert_eq!(resp.stop, StopReason::EndTurn);
     assert_eq!(

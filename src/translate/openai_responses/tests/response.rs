@@ -3,7 +3,9 @@ use serde_json::{json, Value};
 use super::{assert_json_golden, golden, normalize_ids};
 use crate::translate::ir::{Part, Response, StopReason, Usage};
 use crate::translate::openai_responses::{decode_request, decode_response, encode_response};
-use crate::translate::test_support::{mock_reasoning, paris_weather_call, text_part};
+use crate::translate::test_support::{
+    mock_reasoning, paris_weather_call, reasoning_part, text_part,
+};
 use crate::translate::TranslateError;
 
 #[test]
@@ -93,12 +95,7 @@ fn sample_response() -> Response {
         id: "resp_abc".into(),
         model: "claude-sonnet-4-5".into(),
         content: vec![
-            Part::Reasoning {
-                text: "Thinking it over.".into(),
-                signature: Some("EqQBCkgIBxABGAIiQ+/=".into()),
-                redacted: false,
-                id: None,
-            },
+            reasoning_part("Thinking it over.", Some("EqQBCkgIBxABGAIiQ+/="), None),
             Part::Reasoning {
                 text: String::new(),
                 signature: Some("redacted-blob".into()),
