@@ -3,8 +3,15 @@
 
 mod common;
 
-use common::{Harness, CLIENT_KEY};
+use common::{error_message, Harness, CLIENT_KEY};
 use serde_json::{json, Value};
+
+/// Sends a request and returns its status and JSON body.
+async fn status_and_json(req: reqwest::RequestBuilder) -> (u16, Value) {
+    let resp = req.send().await.expect("request reaches the proxy");
+    let status = resp.status().as_u16();
+    (status, resp.json().await.expect("a JSON body"))
+}
 
 #[tokio::test]
 async fn the_client_key_is_accepted_from_every_documented_place() {
@@ -69,9 +76,8 @@ async fn refusals_use_each_endpoints_error_shape() {
         ("/v1/messages", "authentication_error"),
     ];
     for (path, kind) in cases {
-        let resp = h.http.post(h.url(path)).json(&body).send().await.unwrap();
-        assert_eq!(resp.status(), 401, "{path}");
-        let v: Value = resp.json().await.unwrap();
+        let (status, v) = status_and_json(h.http.post(h.url(path)).json(&body)).await;
+        assert_eq!(status, 401, "{path}");
         if path == "/v1/messages" {
             assert_eq!(v["type"], "error");
             assert_eq!(v["error"]["type"], kind);
@@ -80,30 +86,27 @@ async fn refusals_use_each_endpoints_error_shape() {
             assert_eq!(v["error"]["code"], "missing_api_key");
         }
     }
-    let resp = h
-        .http
-        .post(h.url("/v1beta/models/gemini-2.5-flash:generateContent"))
-        .header("x-goog-api-key", "wrong")
-        .json(&json!({}))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(resp.status(), 401);
-    let v: Value = resp.json().await.unwrap();
+    let (status, v) = status_and_json(
+        h.http
+            .post(h.url("/v1beta/models/gemini-2.5-flash:generateContent"))
+            .header("x-goog-api-key", "wrong")
+            .json(&json!({})),
+    )
+    .await;
+    assert_eq!(status, 401);
     assert_eq!(v["error"]["status"], "UNAUTHENTICATED");
     assert_eq!(v["error"]["code"], 401);
     assert!(h.mock.requests().is_empty());
 
     // /v1/models answers in Anthropic's shape for Anthropic clients, errors included.
-    let resp = h
-        .http
-        .get(h.url("/v1/models"))
-        .header("anthropic-version", "2023-06-01")
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(resp.status(), 401);
-    assert_eq!(resp.json::<Value>().await.unwrap()["type"], "error");
+    let (status, v) = status_and_json(
+        h.http
+            .get(h.url("/v1/models"))
+            .header("anthropic-version", "2023-06-01"),
+    )
+    .await;
+    assert_eq!(status, 401);
+    assert_eq!(v["type"], "error");
 }
 
 #[tokio::test]
@@ -112,22 +115,17 @@ async fn web_pages_and_rebinding_hosts_are_refused_even_with_a_key() {
     let port = h.proxy().local_addr().port();
     let body = json!({"model": "claude-sonnet-4-5-20250929", "max_tokens": 8,
         "messages": [{"role": "user", "content": "hi"}]});
-    let resp = h
-        .http
-        .post(h.url("/v1/messages"))
-        .bearer_auth(CLIENT_KEY)
-        .header("origin", "https://evil.example")
-        .json(&body)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(resp.status(), 403);
-    let v: Value = resp.json().await.unwrap();
+    let (status, v) = status_and_json(
+        h.http
+            .post(h.url("/v1/messages"))
+            .bearer_auth(CLIENT_KEY)
+            .header("origin", "https://evil.example")
+            .json(&body),
+    )
+    .await;
+    assert_eq!(status, 403);
     assert_eq!(v["error"]["type"], "permission_error");
-    assert!(v["error"]["message"]
-        .as_str()
-        .unwrap()
-        .contains("browser-access.allowed-origins"));
+    assert!(error_message(&v).contains("browser-access.allowed-origins"));
 
     let resp = h
         .http
@@ -194,16 +192,8 @@ async fn allow_lists_open_specific_origins_and_hosts() {
 #[tokio::test]
 async fn model_listings_in_every_shape() {
     let h = Harness::start().await;
-    let openai: Value = h
-        .http
-        .get(h.url("/v1/models"))
-        .bearer_auth(CLIENT_KEY)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let (_, openai) =
+        status_and_json(h.http.get(h.url("/v1/models")).bearer_auth(CLIENT_KEY)).await;
     assert_eq!(openai["object"], "list");
     let ids: Vec<&str> = openai["data"]
         .as_array()
@@ -218,17 +208,13 @@ async fn model_listings_in_every_shape() {
         "aliases are listed, not the upstream names"
     );
 
-    let anthropic: Value = h
-        .http
-        .get(h.url("/v1/models"))
-        .header("x-api-key", CLIENT_KEY)
-        .header("anthropic-version", "2023-06-01")
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let (_, anthropic) = status_and_json(
+        h.http
+            .get(h.url("/v1/models"))
+            .header("x-api-key", CLIENT_KEY)
+            .header("anthropic-version", "2023-06-01"),
+    )
+    .await;
     assert_eq!(anthropic["has_more"], false);
     assert_eq!(anthropic["data"][0]["type"], "model");
     assert!(anthropic["data"][0]["created_at"]
@@ -236,16 +222,12 @@ async fn model_listings_in_every_shape() {
         .unwrap()
         .ends_with('Z'));
 
-    let gemini: Value = h
-        .http
-        .get(h.url("/v1beta/models"))
-        .header("x-goog-api-key", CLIENT_KEY)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let (_, gemini) = status_and_json(
+        h.http
+            .get(h.url("/v1beta/models"))
+            .header("x-goog-api-key", CLIENT_KEY),
+    )
+    .await;
     let names: Vec<&str> = gemini["models"]
         .as_array()
         .unwrap()

@@ -5,13 +5,15 @@ mod common;
 
 use std::time::Duration;
 
-use common::{sse_events, Harness, CLIENT_KEY};
+use common::{
+    chat_body, error_message, messages_body, retry_after_secs, sse_events, upstream_error, Harness,
+    CLIENT_KEY,
+};
 use serde_json::{json, Value};
 use switchyard_mock::{Kind, Reply, Step};
 
 fn claude_body(stream: bool) -> Value {
-    json!({"model": "claude-sonnet-4-5-20250929", "max_tokens": 8, "stream": stream,
-        "messages": [{"role": "user", "content": "hi"}]})
+    messages_body("claude-sonnet-4-5-20250929", 8, stream)
 }
 
 #[tokio::test]
@@ -38,15 +40,9 @@ async fn upstream_errors_reach_the_client_with_status_and_body() {
 #[tokio::test]
 async fn a_429_fails_over_to_the_next_key_and_cools_the_first() {
     let h = Harness::start().await;
-    h.mock.script(
-        vec![Step::reply(Reply::Error {
-            status: 429,
-            body: None,
-        })
+    h.script_then_text(vec![upstream_error(429)
         .credential("sk-codex-1")
-        .header("retry-after", "600")],
-        Reply::Ok(Kind::Text),
-    );
+        .header("retry-after", "600")]);
     for _ in 0..3 {
         let resp = h
             .post("/v1/responses", json!({"model": "gpt-5.5", "input": "hi"}))
@@ -81,14 +77,7 @@ async fn a_429_fails_over_to_the_next_key_and_cools_the_first() {
 #[tokio::test]
 async fn when_every_key_cools_down_the_client_gets_model_cooldown() {
     let h = Harness::start().await;
-    h.mock.script(
-        vec![Step::reply(Reply::Error {
-            status: 429,
-            body: None,
-        })
-        .header("retry-after", "120")],
-        Reply::Ok(Kind::Text),
-    );
+    h.script_then_text(vec![upstream_error(429).header("retry-after", "120")]);
     let first = h.post("/v1/messages", claude_body(false)).await;
     assert_eq!(
         first.status(),
@@ -99,18 +88,11 @@ async fn when_every_key_cools_down_the_client_gets_model_cooldown() {
 
     let second = h.post("/v1/messages", claude_body(false)).await;
     assert_eq!(second.status(), 429);
-    let retry_after: u64 = second.headers()["retry-after"]
-        .to_str()
-        .unwrap()
-        .parse()
-        .unwrap();
+    let retry_after = retry_after_secs(&second);
     assert!((100..=120).contains(&retry_after), "{retry_after}");
     let body: Value = second.json().await.unwrap();
     assert_eq!(body["error"]["type"], "rate_limit_error");
-    assert!(body["error"]["message"]
-        .as_str()
-        .unwrap()
-        .contains("cooling down"));
+    assert!(error_message(&body).contains("cooling down"));
     assert_eq!(
         h.mock.requests().len(),
         2,
@@ -139,19 +121,8 @@ async fn connect_errors_fail_over_to_a_working_key() {
 #[tokio::test]
 async fn a_stream_that_breaks_midway_ends_with_an_error_event_in_the_clients_format() {
     let h = Harness::start().await;
-    h.mock.script(
-        vec![],
-        Reply::Cut {
-            kind: Kind::Text,
-            after: 3,
-        },
-    );
-    let text = h
-        .post("/v1/messages", claude_body(true))
-        .await
-        .text()
-        .await
-        .unwrap();
+    h.cut_streams_after(3);
+    let text = h.post_text("/v1/messages", claude_body(true)).await;
     let events = sse_events(&text);
     assert_eq!(events.len(), 4, "{text}");
     assert_eq!(events[0].0.as_deref(), Some("message_start"));
@@ -160,53 +131,25 @@ async fn a_stream_that_breaks_midway_ends_with_an_error_event_in_the_clients_for
     assert_eq!(err["type"], "error");
     assert_eq!(err["error"]["type"], "api_error");
 
-    h.mock.script(
-        vec![],
-        Reply::Cut {
-            kind: Kind::Text,
-            after: 2,
-        },
-    );
+    h.cut_streams_after(2);
     let text = h
-        .post(
-            "/v1/chat/completions",
-            json!({"model": "compat-gpt-4o", "stream": true,
-            "messages": [{"role": "user", "content": "hi"}]}),
-        )
-        .await
-        .text()
-        .await
-        .unwrap();
+        .post_text("/v1/chat/completions", chat_body("compat-gpt-4o", true))
+        .await;
     let events = sse_events(&text);
     let last: Value = serde_json::from_str(&events.last().unwrap().1).unwrap();
-    assert!(
-        last["error"]["message"]
-            .as_str()
-            .unwrap()
-            .contains("mid-stream"),
-        "{text}"
-    );
+    assert!(error_message(&last).contains("mid-stream"), "{text}");
     assert!(
         !text.contains("[DONE]"),
         "a broken stream must not look finished"
     );
 
-    h.mock.script(
-        vec![],
-        Reply::Cut {
-            kind: Kind::Text,
-            after: 4,
-        },
-    );
+    h.cut_streams_after(4);
     let text = h
-        .post(
+        .post_text(
             "/v1/responses",
             json!({"model": "gpt-5.5", "input": "hi", "stream": true}),
         )
-        .await
-        .text()
-        .await
-        .unwrap();
+        .await;
     let events = sse_events(&text);
     let (name, data) = events.last().unwrap();
     assert_eq!(name.as_deref(), Some("error"));
@@ -263,16 +206,13 @@ async fn bad_input_gets_clear_errors_in_each_format() {
     assert_eq!(resp.status(), 400);
     let body: Value = resp.json().await.unwrap();
     assert_eq!(body["error"]["type"], "invalid_request_error");
-    assert!(body["error"]["message"]
-        .as_str()
-        .unwrap()
-        .contains("not a valid JSON"));
+    assert!(error_message(&body).contains("not a valid JSON"));
 
     let resp = send("/v1/messages", r#"{"max_tokens": 1}"#).await.unwrap();
     assert_eq!(resp.status(), 400);
     let body: Value = resp.json().await.unwrap();
     assert_eq!(body["type"], "error");
-    assert!(body["error"]["message"].as_str().unwrap().contains("model"));
+    assert!(error_message(&body).contains("model"));
 
     let resp = send("/v1/messages", r#"{"model": "no-such-model"}"#)
         .await
@@ -298,7 +238,7 @@ async fn bad_input_gets_clear_errors_in_each_format() {
     assert_eq!(resp.status(), 400);
     let body: Value = resp.json().await.unwrap();
     assert_eq!(body["error"]["type"], "invalid_request_error");
-    let message = body["error"]["message"].as_str().unwrap();
+    let message = error_message(&body);
     assert!(
         message.contains("codex-api-key") && message.contains("count tokens"),
         "{message}"

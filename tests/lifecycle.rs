@@ -8,14 +8,13 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
-use common::{baseline_yaml, sse_events, Harness, CLIENT_KEY};
+use common::{baseline_yaml, messages_body, sse_events, Harness, CLIENT_KEY};
 use serde_json::json;
 use switchyard_mock::{Family, Kind, MockUpstream, Reply, Step};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 fn stream_body() -> serde_json::Value {
-    json!({"model": "claude-sonnet-4-5-20250929", "max_tokens": 8, "stream": true,
-        "messages": [{"role": "user", "content": "hi"}]})
+    messages_body("claude-sonnet-4-5-20250929", 8, true)
 }
 
 #[tokio::test]
@@ -98,11 +97,14 @@ async fn shutdown_lets_in_flight_streams_finish_and_refuses_new_connections() {
         .unwrap();
 }
 
-/// Accepts loopback connections, counts them, and hands each one to `relay`.
-async fn counting_server<F, Fut>(relay: F) -> (std::net::SocketAddr, Arc<AtomicUsize>)
+/// Accepts loopback connections and counts them; `connect` reads each one's handshake and opens the
+/// connection to its target, and the two are then relayed both ways.
+async fn counting_server<F, Fut>(connect: F) -> (std::net::SocketAddr, Arc<AtomicUsize>)
 where
     F: Fn(tokio::net::TcpStream) -> Fut + Send + 'static,
-    Fut: std::future::Future<Output = Option<()>> + Send + 'static,
+    Fut: std::future::Future<Output = Option<(tokio::net::TcpStream, tokio::net::TcpStream)>>
+        + Send
+        + 'static,
 {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
@@ -111,7 +113,12 @@ where
     tokio::spawn(async move {
         while let Ok((inbound, _)) = listener.accept().await {
             seen.fetch_add(1, Ordering::SeqCst);
-            tokio::spawn(relay(inbound));
+            let connected = connect(inbound);
+            tokio::spawn(async move {
+                if let Some((mut inbound, mut outbound)) = connected.await {
+                    let _ = tokio::io::copy_bidirectional(&mut inbound, &mut outbound).await;
+                }
+            });
         }
     });
     (addr, count)
@@ -120,7 +127,7 @@ where
 /// A forwarding HTTP proxy that counts the connections it carries.
 async fn counting_proxy() -> (String, Arc<AtomicUsize>) {
     let (addr, count) = counting_server(|mut inbound| async move {
-        // Read the request head to learn the absolute-form target, then relay bytes both ways.
+        // Read the request head to learn the absolute-form target and pass it on.
         let mut head = Vec::new();
         let mut byte = [0u8; 1];
         while !head.ends_with(b"\r\n\r\n") {
@@ -132,10 +139,7 @@ async fn counting_proxy() -> (String, Arc<AtomicUsize>) {
         let host = format!("{}:{}", url.host_str()?, url.port().unwrap_or(80));
         let mut outbound = tokio::net::TcpStream::connect(host).await.ok()?;
         outbound.write_all(&head).await.ok()?;
-        tokio::io::copy_bidirectional(&mut inbound, &mut outbound)
-            .await
-            .ok()?;
-        Some(())
+        Some((inbound, outbound))
     })
     .await;
     (format!("http://{addr}"), count)
@@ -366,15 +370,12 @@ async fn counting_socks5() -> (String, Arc<AtomicUsize>) {
         let mut port = [0u8; 2];
         inbound.read_exact(&mut port).await.ok()?;
         let target = format!("{host}:{}", u16::from_be_bytes(port));
-        let mut outbound = tokio::net::TcpStream::connect(target).await.ok()?;
+        let outbound = tokio::net::TcpStream::connect(target).await.ok()?;
         inbound
             .write_all(&[5, 0, 0, 1, 0, 0, 0, 0, 0, 0])
             .await
             .ok()?;
-        tokio::io::copy_bidirectional(&mut inbound, &mut outbound)
-            .await
-            .ok()?;
-        Some(())
+        Some((inbound, outbound))
     })
     .await;
     (format!("socks5://{addr}"), count)

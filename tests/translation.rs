@@ -4,7 +4,10 @@
 
 mod common;
 
-use common::{sse_events, Harness, CLIENT_KEY};
+use common::{
+    chat_body, error_message, messages_body, retry_after_secs, sse_events, upstream_error, Harness,
+    CLIENT_KEY,
+};
 use serde_json::{json, Value};
 use switchyard_mock::{Kind, Reply, Step};
 
@@ -17,14 +20,7 @@ fn chat(model: &str, stream: bool) -> Value {
 #[tokio::test]
 async fn upstream_errors_come_back_in_the_clients_shape_with_status_and_retry_after() {
     let h = Harness::start().await;
-    h.mock.script(
-        vec![Step::reply(Reply::Error {
-            status: 429,
-            body: None,
-        })
-        .header("retry-after", "30")],
-        Reply::Ok(Kind::Text),
-    );
+    h.script_then_text(vec![upstream_error(429).header("retry-after", "30")]);
     let resp = h
         .post(
             "/v1/chat/completions",
@@ -32,11 +28,7 @@ async fn upstream_errors_come_back_in_the_clients_shape_with_status_and_retry_af
         )
         .await;
     assert_eq!(resp.status(), 429);
-    let retry: u64 = resp.headers()["retry-after"]
-        .to_str()
-        .unwrap()
-        .parse()
-        .unwrap();
+    let retry = retry_after_secs(&resp);
     assert!((1..=30).contains(&retry), "{retry}");
     let body: Value = resp.json().await.unwrap();
     assert_eq!(
@@ -44,21 +36,12 @@ async fn upstream_errors_come_back_in_the_clients_shape_with_status_and_retry_af
         "OpenAI's shape, not Anthropic's: {body}"
     );
     assert!(
-        body["error"]["message"]
-            .as_str()
-            .unwrap()
-            .contains("mock upstream error 429"),
+        error_message(&body).contains("mock upstream error 429"),
         "{body}"
     );
 
     let h = Harness::start().await;
-    h.mock.script(
-        vec![Step::reply(Reply::Error {
-            status: 400,
-            body: None,
-        })],
-        Reply::Ok(Kind::Text),
-    );
+    h.script_then_text(vec![upstream_error(400)]);
     let resp = h
         .post(
             "/v1/messages",
@@ -80,23 +63,10 @@ async fn upstream_errors_come_back_in_the_clients_shape_with_status_and_retry_af
 #[tokio::test]
 async fn a_translated_stream_that_breaks_ends_with_the_clients_error_event() {
     let h = Harness::start().await;
-    h.mock.script(
-        vec![],
-        Reply::Cut {
-            kind: Kind::Text,
-            after: 3,
-        },
-    );
+    h.cut_streams_after(3);
     let text = h
-        .post(
-            "/v1/messages",
-            json!({"model": "gpt-5.5", "max_tokens": 64, "stream": true,
-            "messages": [{"role": "user", "content": "hi"}]}),
-        )
-        .await
-        .text()
-        .await
-        .unwrap();
+        .post_text("/v1/messages", messages_body("gpt-5.5", 64, true))
+        .await;
     let events = sse_events(&text);
     assert_eq!(
         events.first().unwrap().0.as_deref(),
@@ -109,23 +79,13 @@ async fn a_translated_stream_that_breaks_ends_with_the_clients_error_event() {
         "a broken stream must not look finished: {text}"
     );
 
-    h.mock.script(
-        vec![],
-        Reply::Cut {
-            kind: Kind::Text,
-            after: 2,
-        },
-    );
+    h.cut_streams_after(2);
     let text = h
-        .post(
+        .post_text(
             "/v1/chat/completions",
-            json!({"model": "claude-sonnet-4-5-20250929", "stream": true,
-            "messages": [{"role": "user", "content": "hi"}]}),
+            chat_body("claude-sonnet-4-5-20250929", true),
         )
-        .await
-        .text()
-        .await
-        .unwrap();
+        .await;
     assert!(!text.contains("[DONE]"), "{text}");
     let last: Value = serde_json::from_str(&sse_events(&text).last().unwrap().1).unwrap();
     assert!(last.get("error").is_some(), "{text}");
@@ -172,12 +132,7 @@ async fn long_tool_names_are_shortened_for_codex_and_restored_for_the_client() {
     let mut body = chat("gpt-5.5", true);
     body["tools"][0]["function"]["name"] = json!(long);
     h.mock.script(vec![], Reply::Ok(Kind::Tool));
-    let text = h
-        .post("/v1/chat/completions", body)
-        .await
-        .text()
-        .await
-        .unwrap();
+    let text = h.post_text("/v1/chat/completions", body).await;
     let up = &h.mock.requests()[0];
     let sent = up.body["tools"][0]["name"].as_str().unwrap();
     assert!(sent.len() <= 64, "{sent}");
@@ -220,15 +175,8 @@ async fn silent_upstreams_get_keep_alives_on_translated_streams() {
         Reply::Ok(Kind::Text),
     );
     let text = h
-        .post(
-            "/v1/messages",
-            json!({"model": "gemini-2.5-flash", "max_tokens": 64, "stream": true,
-            "messages": [{"role": "user", "content": "hi"}]}),
-        )
-        .await
-        .text()
-        .await
-        .unwrap();
+        .post_text("/v1/messages", messages_body("gemini-2.5-flash", 64, true))
+        .await;
     let pings = sse_events(&text)
         .iter()
         .filter(|(name, _)| name.as_deref() == Some("ping"))
@@ -255,7 +203,7 @@ async fn features_that_cannot_cross_are_refused_by_name() {
         .await;
     assert_eq!(resp.status(), 400);
     let body: Value = resp.json().await.unwrap();
-    let message = body["error"]["message"].as_str().unwrap();
+    let message = error_message(&body);
     assert!(message.contains("web_search"), "{message}");
     assert!(h.mock.requests().is_empty(), "nothing went upstream");
 }

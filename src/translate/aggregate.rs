@@ -223,27 +223,16 @@ pub fn events_from_response(resp: &Response) -> Vec<Event> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::translate::test_support::{mock_reasoning, paris_weather_call, text_part};
 
     fn sample() -> Response {
         Response {
             id: "msg_1".into(),
             model: "m".into(),
             content: vec![
-                Part::Reasoning {
-                    text: "Let me think.".into(),
-                    signature: Some("c2lnbmF0dXJl+/=".into()),
-                    redacted: false,
-                    id: None,
-                },
-                Part::Text {
-                    text: "Hello from mock".into(),
-                },
-                Part::ToolCall {
-                    id: "toolu_1".into(),
-                    name: "get_weather".into(),
-                    arguments: r#"{"city":"Paris"}"#.into(),
-                    signature: None,
-                },
+                mock_reasoning(Some("c2lnbmF0dXJl+/="), None),
+                text_part("Hello from mock"),
+                paris_weather_call("toolu_1"),
             ],
             stop: StopReason::ToolUse,
             stop_sequence: None,

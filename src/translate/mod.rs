@@ -12,6 +12,8 @@ pub mod gemini;
 pub mod ir;
 pub mod openai_chat;
 pub mod openai_responses;
+#[cfg(test)]
+mod test_support;
 
 use crate::wire::sse::SseEvent;
 use crate::wire::Format;

@@ -6,8 +6,9 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
+use serde_json::{json, Value};
 use switchyard::{RunningProxy, StartOptions};
-use switchyard_mock::{Family, MockUpstream};
+use switchyard_mock::{Family, Kind, MockUpstream, Reply, Step};
 
 pub const CLIENT_KEY: &str = "test-client-key";
 
@@ -112,6 +113,31 @@ impl Harness {
             .expect("request reaches the proxy")
     }
 
+    /// POST JSON with the client key and read the whole answer as text.
+    pub async fn post_text(&self, path: &str, body: Value) -> String {
+        self.post(path, body)
+            .await
+            .text()
+            .await
+            .expect("the answer arrives whole")
+    }
+
+    /// The upstream answers with `steps` first, then with plain text.
+    pub fn script_then_text(&self, steps: Vec<Step>) {
+        self.mock.script(steps, Reply::Ok(Kind::Text));
+    }
+
+    /// From now on every upstream reply is a text stream that breaks after `after` events.
+    pub fn cut_streams_after(&self, after: usize) {
+        self.mock.script(
+            vec![],
+            Reply::Cut {
+                kind: Kind::Text,
+                after,
+            },
+        );
+    }
+
     /// Rewrites the config file and waits until the proxy serves `probe_model` (or stops serving it).
     pub async fn rewrite_config(&self, yaml: &str, probe_model: &str, expect_served: bool) {
         std::fs::write(self.config_path(), yaml).expect("rewrite config");
@@ -140,6 +166,42 @@ impl Harness {
             tokio::time::sleep(Duration::from_millis(100)).await;
         }
     }
+}
+
+/// One upstream answer: `status` with the mock's default error body.
+pub fn upstream_error(status: u16) -> Step {
+    Step::reply(Reply::Error { status, body: None })
+}
+
+/// An Anthropic Messages request that says "hi".
+pub fn messages_body(model: &str, max_tokens: u32, stream: bool) -> Value {
+    json!({"model": model, "max_tokens": max_tokens, "stream": stream,
+        "messages": [{"role": "user", "content": "hi"}]})
+}
+
+/// A Chat Completions request that says "hi".
+pub fn chat_body(model: &str, stream: bool) -> Value {
+    json!({"model": model, "stream": stream, "messages": [{"role": "user", "content": "hi"}]})
+}
+
+/// The `error.message` of an error body (OpenAI and Anthropic shapes put it in the same place).
+pub fn error_message(body: &Value) -> &str {
+    body["error"]["message"]
+        .as_str()
+        .unwrap_or_else(|| panic!("no error message in {body}"))
+}
+
+/// The whole seconds of a response's `Retry-After` header.
+pub fn retry_after_secs(resp: &reqwest::Response) -> u64 {
+    let value = resp
+        .headers()
+        .get("retry-after")
+        .expect("a Retry-After header");
+    value
+        .to_str()
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or_else(|| panic!("Retry-After is not whole seconds: {value:?}"))
 }
 
 /// Splits an SSE body into (event name, data) pairs.

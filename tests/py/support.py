@@ -137,12 +137,12 @@ def upstream_path(family: str, stream: bool) -> str:
     return {"claude": "/v1/messages", "codex": "/responses", "compat": "/chat/completions"}[family]
 
 
-def _lower_types(schema):
+def lower_types(schema):
     """Gemini's `parameters` (OpenAPI subset) may spell types upper-case; JSON Schema is lower-case."""
     if isinstance(schema, dict):
-        return {k: (v.lower() if k == "type" and isinstance(v, str) else _lower_types(v)) for k, v in schema.items()}
+        return {k: (v.lower() if k == "type" and isinstance(v, str) else lower_types(v)) for k, v in schema.items()}
     if isinstance(schema, list):
-        return [_lower_types(v) for v in schema]
+        return [lower_types(v) for v in schema]
     return schema
 
 
@@ -169,7 +169,7 @@ def upstream_tools(family: str, body: dict) -> list[tuple]:
         for t in tools:
             for d in t.get("functionDeclarations") or t.get("function_declarations") or []:
                 schema = d.get("parametersJsonSchema", d.get("parameters_json_schema", d.get("parameters")))
-                out.append((d.get("name"), d.get("description"), _lower_types(schema)))
+                out.append((d.get("name"), d.get("description"), lower_types(schema)))
     return out
 
 

@@ -22,7 +22,8 @@ from urllib.parse import parse_qsl, urlsplit
 import pytest
 
 import semantics as S
-from conftest import CLIENT_KEY, CLIENT_KEY_2, FAMILY_KEYS, REPO, Mock
+from support import lower_types
+from conftest import CLIENT_KEY, CLIENT_KEY_2, FAMILY_KEYS, REPO, Mock, _missing
 
 CONFORMANCE_DIR = Path(os.environ.get("SWITCHYARD_CONFORMANCE_DIR")
                        or REPO.parent / "shared" / "conformance" / "cliproxyapi-rs")
@@ -535,14 +536,6 @@ def camelize(obj):
     return obj
 
 
-def _lower_types(schema):
-    if isinstance(schema, dict):
-        return {k: (v.lower() if k == "type" and isinstance(v, str) else _lower_types(v)) for k, v in schema.items()}
-    if isinstance(schema, list):
-        return [_lower_types(v) for v in schema]
-    return schema
-
-
 def semantic_body(family: str, b: dict) -> dict:
     """Spellings that mean the same to the upstream, normalised on both sides."""
     if family == "anthropic":
@@ -576,7 +569,7 @@ def semantic_body(family: str, b: dict) -> dict:
     if family in ("codex", "compat", "anthropic") and b.get("tool_choice") in ("auto", {"type": "auto"}):
         del b["tool_choice"]
     if family == "gemini":
-        b = _lower_types(camelize(b))
+        b = lower_types(camelize(b))
     if b.get("stream") is False:
         b.pop("stream")
     return b
@@ -777,10 +770,7 @@ def compare_upstream(sid: str, golden: list[dict], actual: list[dict], client_bo
 @pytest.fixture(scope="module")
 def conformance_dir():
     if not (CONFORMANCE_DIR / "e2e").is_dir():
-        reason = f"conformance data not found at {CONFORMANCE_DIR} (set SWITCHYARD_CONFORMANCE_DIR)"
-        if os.environ.get("CI"):
-            pytest.fail(reason, pytrace=False)
-        pytest.skip(reason)
+        _missing(f"conformance data not found at {CONFORMANCE_DIR} (set SWITCHYARD_CONFORMANCE_DIR)")
     return CONFORMANCE_DIR
 
 
@@ -812,9 +802,6 @@ def test_deliberate_table_is_used():
     """Every DELIBERATE entry applies to at least one replayed scenario (no stale exemptions)."""
     ids = [p.id for p in load_scenarios()]
     if ids == ["conformance-data-missing"]:
-        reason = f"conformance data not found at {CONFORMANCE_DIR}"
-        if os.environ.get("CI"):
-            pytest.fail(reason, pytrace=False)
-        pytest.skip(reason)
+        _missing(f"conformance data not found at {CONFORMANCE_DIR}")
     unused = [k for k in DELIBERATE if not any(deliberate(k, sid) for sid in ids)]
     assert not unused, f"DELIBERATE entries that match no scenario: {unused}"

@@ -23,6 +23,19 @@ async fn claude(mock: &MockUpstream, key: &str, stream: bool) -> common::RawResp
     .await
 }
 
+/// Sends a Claude request on a raw connection and leaves the answer unread.
+async fn open_claude(mock: &MockUpstream, stream: bool) -> tokio::net::TcpStream {
+    let body = claude_body(stream).to_string();
+    common::open(
+        mock.addr(),
+        "POST",
+        "/anthropic/v1/messages",
+        &[],
+        body.as_bytes(),
+    )
+    .await
+}
+
 async fn wait_until(mut cond: impl FnMut() -> bool, within: Duration) -> bool {
     let start = Instant::now();
     while start.elapsed() < within {
@@ -244,15 +257,7 @@ async fn cut_drops_the_connection_without_terminator() {
 async fn hang_sends_headers_then_nothing_and_notices_the_client_leaving() {
     let mock = MockUpstream::start().await;
     mock.script(vec![], Reply::Hang);
-    let body = claude_body(false).to_string();
-    let mut conn = common::open(
-        mock.addr(),
-        "POST",
-        "/anthropic/v1/messages",
-        &[],
-        body.as_bytes(),
-    )
-    .await;
+    let mut conn = open_claude(&mock, false).await;
     let (status, head, rest) = common::read_head(&mut conn).await;
     assert_eq!(status, 200);
     assert!(
@@ -290,15 +295,7 @@ async fn delay_and_stall_pace_the_reply() {
         Reply::Ok(Kind::Text),
     );
     let start = Instant::now();
-    let body = claude_body(true).to_string();
-    let mut conn = common::open(
-        mock.addr(),
-        "POST",
-        "/anthropic/v1/messages",
-        &[],
-        body.as_bytes(),
-    )
-    .await;
+    let mut conn = open_claude(&mock, true).await;
     let (_, _, mut got) = common::read_head(&mut conn).await;
     assert!(
         start.elapsed() >= Duration::from_millis(290),
@@ -330,15 +327,7 @@ async fn leaving_during_the_delay_counts_as_a_disconnect() {
         vec![Step::reply(Reply::Ok(Kind::Text)).delay_ms(5_000)],
         Reply::Ok(Kind::Text),
     );
-    let body = claude_body(true).to_string();
-    let conn = common::open(
-        mock.addr(),
-        "POST",
-        "/anthropic/v1/messages",
-        &[],
-        body.as_bytes(),
-    )
-    .await;
+    let conn = open_claude(&mock, true).await;
     mock.wait_for_requests(1, Duration::from_secs(2)).await;
     drop(conn);
     let seen = wait_until(
@@ -472,15 +461,7 @@ async fn leaving_mid_stream_counts_as_a_disconnect() {
         vec![Step::reply(Reply::Ok(Kind::Text)).stall_ms(3_000)],
         Reply::Ok(Kind::Text),
     );
-    let body = claude_body(true).to_string();
-    let mut conn = common::open(
-        mock.addr(),
-        "POST",
-        "/anthropic/v1/messages",
-        &[],
-        body.as_bytes(),
-    )
-    .await;
+    let mut conn = open_claude(&mock, true).await;
     let (_, _, mut got) = common::read_head(&mut conn).await;
     while got.is_empty() {
         got = common::read_some(&mut conn).await;

@@ -53,21 +53,17 @@ async fn control_script_and_log() {
     assert_eq!(r.status, 200, "{}", r.text());
 
     let body = json!({"model": "gpt-x", "stream": true, "messages": []});
-    let r = common::post_json(
-        addr,
-        "/compat/chat/completions",
-        &[("authorization", "Bearer k1")],
-        &body,
-    )
-    .await;
+    let chat = || {
+        common::post_json(
+            addr,
+            "/compat/chat/completions",
+            &[("authorization", "Bearer k1")],
+            &body,
+        )
+    };
+    let r = chat().await;
     assert_eq!((r.status, r.header("retry-after")), (429, Some("2")));
-    let r = common::post_json(
-        addr,
-        "/compat/chat/completions",
-        &[("authorization", "Bearer k1")],
-        &body,
-    )
-    .await;
+    let r = chat().await;
     assert_eq!((r.status, r.header("x-e2e-id")), (200, Some("a")));
     assert!(r.chunks.len() >= 4, "split writes: {:?}", r.chunk_texts());
     assert!(r.text().ends_with("data: {\"error\":{\"message\":\"mock mid-stream error\",\"type\":\"server_error\",\"code\":\"server_error\"}}\n\n"));

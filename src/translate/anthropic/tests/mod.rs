@@ -12,8 +12,10 @@ use super::*;
 use crate::translate::ir::{
     BlockStart, Delta, Effort, Event, MediaSource, Part, Reasoning, Role, StopReason, Usage,
 };
+use crate::translate::test_support;
+use crate::translate::test_support::{reasoning_part, text_part as text};
 use crate::translate::{StreamDecoder, StreamEncoder, StreamOptions};
-use crate::wire::sse::{parse_events, EventSplitter};
+use crate::wire::sse::parse_events;
 
 fn golden(name: &str) -> String {
     let path = format!(
@@ -28,55 +30,26 @@ fn json_of(bytes: &[u8]) -> Value {
         .unwrap_or_else(|e| panic!("not JSON ({e}): {}", String::from_utf8_lossy(bytes)))
 }
 
-fn text(t: &str) -> Part {
-    Part::Text { text: t.into() }
-}
-
 // Stream helpers shared by the decoding and encoding tests.
 
-/// Feeds a transcript through the splitter and decoder, cut into two chunks at `cut`.
-fn decode_stream_cut(transcript: &str, cut: usize) -> Vec<Event> {
-    let bytes = transcript.as_bytes();
-    let mut splitter = EventSplitter::new();
-    let mut dec = Decoder::default();
-    let mut events = Vec::new();
-    for chunk in [&bytes[..cut], &bytes[cut..]] {
-        if let Some(run) = splitter.push(chunk) {
-            for ev in parse_events(&run) {
-                events.extend(dec.push(&ev).unwrap());
-            }
-        }
-    }
-    assert!(
-        splitter.pending().is_empty(),
-        "transcript must end with a blank line"
-    );
-    events.extend(dec.finish());
-    zero_created(events)
+/// Feeds a transcript through the splitter and decoder in one write.
+fn decode_stream_whole(transcript: &str) -> Vec<Event> {
+    let mut events = test_support::decode_writes::<Decoder>(&[transcript.as_bytes()]);
+    zero_created(&mut events);
+    events
 }
 
-fn zero_created(mut events: Vec<Event>) -> Vec<Event> {
-    for e in &mut events {
+fn zero_created(events: &mut [Event]) {
+    for e in events {
         if let Event::Start { created, .. } = e {
             *created = 0;
         }
     }
-    events
 }
 
 /// Decodes a transcript whole, and checks every two-chunk split yields the same events.
 fn decode_stream(transcript: &str) -> Vec<Event> {
-    let whole = decode_stream_cut(transcript, transcript.len());
-    for cut in 0..transcript.len() {
-        if transcript.is_char_boundary(cut) {
-            assert_eq!(
-                decode_stream_cut(transcript, cut),
-                whole,
-                "split at byte {cut}"
-            );
-        }
-    }
-    whole
+    test_support::decode_split_everywhere::<Decoder>(transcript.as_bytes(), zero_created)
 }
 
 fn start(id: &str, model: &str, usage: Option<Usage>) -> Event {
@@ -100,4 +73,16 @@ fn start_usage() -> Option<Usage> {
         output: 1,
         ..Default::default()
     })
+}
+
+/// The usage the mock reports for its cached answers (`upstream_cached.sse`,
+/// `upstream_response_cached.json`), cache reads and writes included.
+fn mock_cached_usage() -> Usage {
+    Usage {
+        input: 19,
+        output: 7,
+        cache_read: 5,
+        cache_write: 3,
+        reasoning: 0,
+    }
 }

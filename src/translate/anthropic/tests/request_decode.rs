@@ -59,12 +59,11 @@ fn decodes_a_claude_code_request() {
     assert_eq!(
         assistant.content,
         vec![
-            Part::Reasoning {
-                text: "I should call the tool.".into(),
-                signature: Some("EqQBCkgIARABGAIiQL+sig/==+".into()),
-                redacted: false,
-                id: None
-            },
+            reasoning_part(
+                "I should call the tool.",
+                Some("EqQBCkgIARABGAIiQL+sig/==+"),
+                None
+            ),
             Part::Reasoning {
                 text: String::new(),
                 signature: Some("EmwKAhgBEgy3va3pzix==".into()),

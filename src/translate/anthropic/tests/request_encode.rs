@@ -1,6 +1,7 @@
 //! IR → requests for a Claude upstream.
 
 use super::*;
+use crate::translate::test_support::paris_weather_call;
 
 /// The IR an OpenAI Chat client produces for a typical tool-calling conversation.
 fn openai_like_ir() -> ir::Request {
@@ -16,19 +17,9 @@ fn openai_like_ir() -> ir::Request {
                 role: Role::Assistant,
                 content: vec![
                     // Reasoning another vendor produced, unsigned: Claude cannot take it back.
-                    Part::Reasoning {
-                        text: "thinking".into(),
-                        signature: None,
-                        redacted: false,
-                        id: Some("rs_1".into()),
-                    },
+                    reasoning_part("thinking", None, Some("rs_1")),
                     text(""),
-                    Part::ToolCall {
-                        id: "call_abc".into(),
-                        name: "get_weather".into(),
-                        arguments: r#"{"city":"Paris"}"#.into(),
-                        signature: None,
-                    },
+                    paris_weather_call("call_abc"),
                     Part::ToolCall {
                         id: "call_def".into(),
                         name: "ping".into(),
@@ -208,12 +199,7 @@ fn thinking_follows_claudes_history_rules() {
     assert!(out.get("thinking").is_none(), "{out}");
     assert_eq!(out["temperature"], 0.3);
     // The same turn with Claude's own signed thinking keeps thinking on.
-    req.messages[1].content[0] = Part::Reasoning {
-        text: "plan".into(),
-        signature: Some("sig".into()),
-        redacted: false,
-        id: None,
-    };
+    req.messages[1].content[0] = reasoning_part("plan", Some("sig"), None);
     let out = json_of(&encode_request(&req).unwrap());
     assert_eq!(out["thinking"]["type"], "enabled");
     assert_eq!(

@@ -1,6 +1,7 @@
 //! Complete responses, both ways.
 
 use super::*;
+use crate::translate::test_support::{mock_reasoning, paris_weather_call};
 
 #[test]
 fn decodes_claude_responses_with_thinking_and_cache() {
@@ -10,12 +11,7 @@ fn decodes_claude_responses_with_thinking_and_cache() {
     assert_eq!(
         resp.content,
         vec![
-            Part::Reasoning {
-                text: "Let me think.".into(),
-                signature: Some("c2lnbmF0dXJlLW1vY2s=".into()),
-                redacted: false,
-                id: None
-            },
+            mock_reasoning(Some("c2lnbmF0dXJlLW1vY2s="), None),
             text("Hello from mock"),
         ]
     );
@@ -30,16 +26,7 @@ fn decodes_claude_responses_with_thinking_and_cache() {
     );
 
     let cached = decode_response(golden("upstream_response_cached.json").as_bytes()).unwrap();
-    assert_eq!(
-        cached.usage,
-        Usage {
-            input: 19,
-            output: 7,
-            cache_read: 5,
-            cache_write: 3,
-            reasoning: 0
-        }
-    );
+    assert_eq!(cached.usage, mock_cached_usage());
 }
 
 #[test]
@@ -51,15 +38,7 @@ fn decodes_tool_use_and_refuses_error_bodies() {
         ],
         "stop_reason": "tool_use", "stop_sequence": null, "usage": {"input_tokens": 3, "output_tokens": 4}});
     let resp = decode_response(body.to_string().as_bytes()).unwrap();
-    assert_eq!(
-        resp.content,
-        vec![Part::ToolCall {
-            id: "toolu_1".into(),
-            name: "get_weather".into(),
-            arguments: r#"{"city":"Paris"}"#.into(),
-            signature: None
-        }]
-    );
+    assert_eq!(resp.content, vec![paris_weather_call("toolu_1")]);
     assert_eq!(resp.stop, StopReason::ToolUse);
     let err = decode_response(
         br#"{"type":"error","error":{"type":"overloaded_error","message":"Overloaded"}}"#,
@@ -77,12 +56,7 @@ fn encodes_a_full_messages_response() {
         id: "resp_mock01".into(),
         model: "gpt-5.5".into(),
         content: vec![
-            Part::Reasoning {
-                text: "Let me think.".into(),
-                signature: Some("gAAAAABo-encrypted/+==".into()),
-                redacted: false,
-                id: Some("rs_mock01".into()),
-            },
+            mock_reasoning(Some("gAAAAABo-encrypted/+=="), Some("rs_mock01")),
             text("Calling the tool."),
             Part::ToolCall {
                 id: "call_mock01".into(),

@@ -1,42 +1,30 @@
 //! Claude upstream streams → IR events (every transcript also re-fed split at every byte).
 
 use super::*;
+use crate::translate::test_support::{finish, open, reasoning_block, stop, tool_block, usage};
+
+/// How the mock's finished streams end: 11 tokens in, 7 out.
+fn mock_finish(stop: StopReason) -> Event {
+    finish(stop, usage(11, 7, 0, 0))
+}
 
 #[test]
 fn decodes_a_thinking_stream() {
     let events = decode_stream(&golden("upstream_thinking.sse"));
-    let thinking = BlockStart::Reasoning {
-        id: None,
-        redacted: false,
-    };
     assert_eq!(
         events,
         vec![
             start("msg_mock01", SONNET, start_usage()),
-            Event::BlockStart {
-                index: 0,
-                block: thinking
-            },
+            open(0, reasoning_block()),
             delta(0, Delta::Reasoning("Let me ".into())),
             delta(0, Delta::Reasoning("think.".into())),
             delta(0, Delta::Signature("c2lnbmF0dXJlLW1vY2s=".into())),
-            Event::BlockStop { index: 0 },
-            Event::BlockStart {
-                index: 1,
-                block: BlockStart::Text
-            },
+            stop(0),
+            open(1, BlockStart::Text),
             delta(1, Delta::Text("Hello from ".into())),
             delta(1, Delta::Text("mock".into())),
-            Event::BlockStop { index: 1 },
-            Event::Finish {
-                stop: StopReason::EndTurn,
-                stop_sequence: None,
-                usage: Usage {
-                    input: 11,
-                    output: 7,
-                    ..Default::default()
-                }
-            },
+            stop(1),
+            mock_finish(StopReason::EndTurn),
         ]
     );
 }
@@ -44,37 +32,20 @@ fn decodes_a_thinking_stream() {
 #[test]
 fn decodes_parallel_tool_calls() {
     let events = decode_stream(&golden("upstream_parallel.sse"));
-    let tool = |id: &str| BlockStart::ToolCall {
-        id: id.into(),
-        name: "get_weather".into(),
-    };
+    let tool = |id: &str| tool_block(id, "get_weather");
     assert_eq!(
         events,
         vec![
             start("msg_mock01", SONNET, start_usage()),
-            Event::BlockStart {
-                index: 0,
-                block: tool("toolu_mock01")
-            },
+            open(0, tool("toolu_mock01")),
             delta(0, Delta::ToolArguments(r#"{"city":"#.into())),
             delta(0, Delta::ToolArguments(r#""Paris"}"#.into())),
-            Event::BlockStop { index: 0 },
-            Event::BlockStart {
-                index: 1,
-                block: tool("toolu_mock02")
-            },
+            stop(0),
+            open(1, tool("toolu_mock02")),
             delta(1, Delta::ToolArguments(r#"{"city""#.into())),
             delta(1, Delta::ToolArguments(r#":"Rome"}"#.into())),
-            Event::BlockStop { index: 1 },
-            Event::Finish {
-                stop: StopReason::ToolUse,
-                stop_sequence: None,
-                usage: Usage {
-                    input: 11,
-                    output: 7,
-                    ..Default::default()
-                }
-            },
+            stop(1),
+            mock_finish(StopReason::ToolUse),
         ]
     );
 }
@@ -84,17 +55,7 @@ fn cache_counts_from_message_delta_complete_the_usage() {
     let events = decode_stream(&golden("upstream_cached.sse"));
     assert_eq!(
         events.last(),
-        Some(&Event::Finish {
-            stop: StopReason::EndTurn,
-            stop_sequence: None,
-            usage: Usage {
-                input: 19,
-                output: 7,
-                cache_read: 5,
-                cache_write: 3,
-                reasoning: 0
-            }
-        })
+        Some(&finish(StopReason::EndTurn, mock_cached_usage()))
     );
 }
 
@@ -166,7 +127,7 @@ fn a_truncated_stream_closes_its_blocks_and_reports_an_error() {
 fn a_stream_missing_only_message_stop_still_finishes() {
     let transcript = golden("upstream_thinking.sse");
     let cut = transcript.find("event: message_stop").unwrap();
-    let events = decode_stream_cut(&transcript[..cut], cut);
+    let events = decode_stream_whole(&transcript[..cut]);
     assert!(matches!(
         events.last(),
         Some(Event::Finish {

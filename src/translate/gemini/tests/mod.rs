@@ -9,8 +9,7 @@ mod stream;
 use serde_json::Value;
 
 use crate::translate::ir;
-use crate::translate::StreamDecoder;
-use crate::wire::sse::{parse_events, EventSplitter};
+use crate::translate::test_support;
 
 use super::Decoder;
 
@@ -80,31 +79,13 @@ fn normalize_parts(parts: &mut [ir::Part]) {
     }
 }
 
-/// Feeds a transcript through the splitter in the given pieces and decodes every event.
-fn decode_pieces(pieces: &[&[u8]]) -> Vec<ir::Event> {
-    let mut splitter = EventSplitter::new();
-    let mut decoder = Decoder::default();
-    let mut events = Vec::new();
-    for piece in pieces {
-        if let Some(run) = splitter.push(piece) {
-            for event in parse_events(&run) {
-                events.extend(decoder.push(&event).expect("decodable chunk"));
-            }
-        }
-    }
-    assert!(splitter.pending().is_empty(), "transcript ends mid-event");
-    events.extend(decoder.finish());
-    normalize_events(&mut events);
-    events
+/// An unredacted reasoning part, as Gemini gives them (without ids).
+fn reasoning(text: &str, signature: Option<&str>) -> ir::Part {
+    test_support::reasoning_part(text, signature, None)
 }
 
 /// Decodes a transcript whole, then again split at every byte boundary, and checks every split gives
 /// the same events.
 fn decode_transcript(bytes: &[u8]) -> Vec<ir::Event> {
-    let whole = decode_pieces(&[bytes]);
-    for cut in 0..=bytes.len() {
-        let split = decode_pieces(&[&bytes[..cut], &bytes[cut..]]);
-        assert_eq!(split, whole, "different events when split at byte {cut}");
-    }
-    whole
+    test_support::decode_split_everywhere::<Decoder>(bytes, normalize_events)
 }

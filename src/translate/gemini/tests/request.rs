@@ -1,25 +1,13 @@
 use serde_json::{json, Value};
 
-use super::{golden, golden_json};
+use super::{golden, golden_json, reasoning};
 use crate::translate::gemini::{
     decode_request, decode_request_for, encode_request, SKIP_SIGNATURE,
 };
 use crate::translate::ir::{self, MediaSource, Message, Part, Role};
+use crate::translate::test_support::text_part as text;
 use crate::translate::TranslateError;
 use crate::wire::Format;
-
-fn text(t: &str) -> Part {
-    Part::Text { text: t.into() }
-}
-
-fn reasoning(t: &str, signature: Option<&str>) -> Part {
-    Part::Reasoning {
-        text: t.into(),
-        signature: signature.map(Into::into),
-        redacted: false,
-        id: None,
-    }
-}
 
 fn call(id: &str, name: &str, arguments: &str, signature: Option<&str>) -> Part {
     Part::ToolCall {

@@ -1,18 +1,10 @@
 use serde_json::{json, Value};
 
-use super::{golden, golden_json, normalize_json, normalize_parts, RANDOM};
+use super::{golden, golden_json, normalize_json, normalize_parts, reasoning, RANDOM};
 use crate::translate::gemini::{decode_response, encode_response};
 use crate::translate::ir::{self, Part, StopReason, Usage};
+use crate::translate::test_support::text_part;
 use crate::translate::TranslateError;
-
-fn reasoning(t: &str, signature: Option<&str>) -> Part {
-    Part::Reasoning {
-        text: t.into(),
-        signature: signature.map(Into::into),
-        redacted: false,
-        id: None,
-    }
-}
 
 #[test]
 fn decodes_an_answer_with_thoughts_signatures_and_parallel_calls() {
@@ -26,9 +18,7 @@ fn decodes_an_answer_with_thoughts_signatures_and_parallel_calls() {
         vec![
             reasoning("I need the weather for both cities.", None),
             reasoning("", Some("c2lnQQ==")),
-            Part::Text {
-                text: "Checking now.".into()
-            },
+            text_part("Checking now."),
             Part::ToolCall {
                 id: RANDOM.into(),
                 name: "get_weather".into(),
@@ -65,9 +55,7 @@ fn decodes_the_mock_answers() {
         resp.content,
         vec![
             reasoning("Let me think.", None),
-            Part::Text {
-                text: "Hello from mock".into()
-            }
+            text_part("Hello from mock")
         ]
     );
     assert_eq!(resp.stop, StopReason::EndTurn);
@@ -130,7 +118,7 @@ fn encodes_another_formats_answer() {
                 redacted: true,
                 id: None,
             },
-            Part::Text { text: "Hi".into() },
+            text_part("Hi"),
             Part::ToolCall {
                 id: "toolu_9".into(),
                 name: "f".into(),

@@ -3,39 +3,11 @@ use serde_json::Value;
 use super::{decode_transcript, golden, normalize_events, RANDOM};
 use crate::translate::gemini::{Decoder, Encoder};
 use crate::translate::ir::{BlockStart, Delta, Event, StopReason, Usage};
+use crate::translate::test_support::{
+    delta, finish, open, reasoning_block, start, stop, tool_block, usage,
+};
 use crate::translate::{StreamDecoder, StreamEncoder, StreamOptions};
 use crate::wire::sse::{parse_events, EventSplitter, SseEvent};
-
-fn start(id: &str, model: &str, created: u64) -> Event {
-    Event::Start {
-        id: id.into(),
-        model: model.into(),
-        created,
-        usage: None,
-    }
-}
-
-fn open(index: usize, block: BlockStart) -> Event {
-    Event::BlockStart { index, block }
-}
-
-fn reasoning_block() -> BlockStart {
-    BlockStart::Reasoning {
-        id: None,
-        redacted: false,
-    }
-}
-
-fn tool_block(id: &str, name: &str) -> BlockStart {
-    BlockStart::ToolCall {
-        id: id.into(),
-        name: name.into(),
-    }
-}
-
-fn delta(index: usize, delta: Delta) -> Event {
-    Event::Delta { index, delta }
-}
 
 fn text(index: usize, t: &str) -> Event {
     delta(index, Delta::Text(t.into()))
@@ -53,26 +25,29 @@ fn args(index: usize, a: &str) -> Event {
     delta(index, Delta::ToolArguments(a.into()))
 }
 
-fn stop(index: usize) -> Event {
-    Event::BlockStop { index }
+fn mock_start() -> Event {
+    start("mockresp01", "gemini-2.5-flash", 0)
 }
 
-fn finish(stop: StopReason, usage: Usage) -> Event {
-    Event::Finish {
-        stop,
-        stop_sequence: None,
-        usage,
-    }
+/// How the mock's thinking streams open: Start, then a reasoning block in two deltas.
+fn mock_thinking_opening() -> Vec<Event> {
+    vec![
+        mock_start(),
+        open(0, reasoning_block()),
+        thought(0, "Let me "),
+        thought(0, "think."),
+        stop(0),
+    ]
 }
 
-fn usage(input: u64, output: u64, cache_read: u64, reasoning: u64) -> Usage {
-    Usage {
-        input,
-        output,
-        cache_read,
-        cache_write: 0,
-        reasoning,
-    }
+/// The mock's text block, "Hello from mock" in two deltas, at `index`.
+fn mock_text_block(index: usize) -> Vec<Event> {
+    vec![
+        open(index, BlockStart::Text),
+        text(index, "Hello from "),
+        text(index, "mock"),
+        stop(index),
+    ]
 }
 
 fn decode_golden(name: &str) -> Vec<Event> {
@@ -84,18 +59,12 @@ fn decode_golden(name: &str) -> Vec<Event> {
 fn mock_thinking_stream() {
     assert_eq!(
         decode_golden("upstream_stream_thinking.sse"),
-        vec![
-            start("mockresp01", "gemini-2.5-flash", 0),
-            open(0, reasoning_block()),
-            thought(0, "Let me "),
-            thought(0, "think."),
-            stop(0),
-            open(1, BlockStart::Text),
-            text(1, "Hello from "),
-            text(1, "mock"),
-            stop(1),
-            finish(StopReason::EndTurn, usage(11, 10, 0, 3)),
+        [
+            mock_thinking_opening(),
+            mock_text_block(1),
+            vec![finish(StopReason::EndTurn, usage(11, 10, 0, 3))],
         ]
+        .concat()
     );
 }
 
@@ -104,7 +73,7 @@ fn mock_parallel_calls_each_get_a_block() {
     assert_eq!(
         decode_golden("upstream_stream_parallel.sse"),
         vec![
-            start("mockresp01", "gemini-2.5-flash", 0),
+            mock_start(),
             open(0, tool_block(RANDOM, "get_weather")),
             args(0, r#"{"city":"Paris"}"#),
             stop(0),
@@ -121,7 +90,7 @@ fn mock_tool_mixed_length_cached_and_text_streams() {
     assert_eq!(
         decode_golden("upstream_stream_tool.sse"),
         vec![
-            start("mockresp01", "gemini-2.5-flash", 0),
+            mock_start(),
             open(0, tool_block(RANDOM, "get_weather")),
             args(0, r#"{"city":"Paris"}"#),
             stop(0),
@@ -130,27 +99,25 @@ fn mock_tool_mixed_length_cached_and_text_streams() {
     );
     assert_eq!(
         decode_golden("upstream_stream_mixed.sse"),
-        vec![
-            start("mockresp01", "gemini-2.5-flash", 0),
-            open(0, BlockStart::Text),
-            text(0, "Hello from "),
-            text(0, "mock"),
-            stop(0),
-            open(1, tool_block(RANDOM, "get_weather")),
-            args(1, r#"{"city":"Paris"}"#),
-            stop(1),
-            finish(StopReason::ToolUse, usage(11, 7, 0, 0)),
+        [
+            vec![mock_start()],
+            mock_text_block(0),
+            vec![
+                open(1, tool_block(RANDOM, "get_weather")),
+                args(1, r#"{"city":"Paris"}"#),
+                stop(1),
+                finish(StopReason::ToolUse, usage(11, 7, 0, 0)),
+            ],
         ]
+        .concat()
     );
     let text_only = |stop_reason: StopReason, u: Usage| {
-        vec![
-            start("mockresp01", "gemini-2.5-flash", 0),
-            open(0, BlockStart::Text),
-            text(0, "Hello from "),
-            text(0, "mock"),
-            stop(0),
-            finish(stop_reason, u),
+        [
+            vec![mock_start()],
+            mock_text_block(0),
+            vec![finish(stop_reason, u)],
         ]
+        .concat()
     };
     assert_eq!(
         decode_golden("upstream_stream_length.sse"),
@@ -201,16 +168,13 @@ fn signatures_stay_with_the_part_they_came_on() {
 fn in_band_error_ends_the_stream() {
     assert_eq!(
         decode_golden("upstream_stream_error.sse"),
-        vec![
-            start("mockresp01", "gemini-2.5-flash", 0),
-            open(0, reasoning_block()),
-            thought(0, "Let me "),
-            thought(0, "think."),
-            stop(0),
-            Event::Error {
+        [
+            mock_thinking_opening(),
+            vec![Event::Error {
                 message: "INTERNAL: mock mid-stream error".into()
-            },
+            }],
         ]
+        .concat()
     );
 }
 
@@ -221,19 +185,18 @@ fn a_truncated_stream_is_an_error() {
     let cut = transcript.rfind("data: ").expect("events");
     assert_eq!(
         decode_transcript(&transcript.as_bytes()[..cut]),
-        vec![
-            start("mockresp01", "gemini-2.5-flash", 0),
-            open(0, reasoning_block()),
-            thought(0, "Let me "),
-            thought(0, "think."),
-            stop(0),
-            open(1, BlockStart::Text),
-            text(1, "Hello from "),
-            stop(1),
-            Event::Error {
-                message: "upstream stream ended early".into()
-            },
+        [
+            mock_thinking_opening(),
+            vec![
+                open(1, BlockStart::Text),
+                text(1, "Hello from "),
+                stop(1),
+                Event::Error {
+                    message: "upstream stream ended early".into(),
+                },
+            ],
         ]
+        .concat()
     );
 }
 

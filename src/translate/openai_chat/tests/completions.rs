@@ -1,10 +1,11 @@
 use serde_json::{json, Value};
 
 use super::{encode_events, golden, golden_json, stream_payloads};
-use crate::translate::ir::{BlockStart, Delta, Event, Part, Response, Role, StopReason, Usage};
+use crate::translate::ir::{BlockStart, Delta, Event, Response, Role, StopReason, Usage};
 use crate::translate::openai_chat::{
     decode_completions_request, encode_completions_response, CompletionsEncoder,
 };
+use crate::translate::test_support::{reasoning_part, text_part};
 use crate::translate::{StreamOptions, TranslateError};
 
 #[test]
@@ -14,12 +15,7 @@ fn a_prompt_becomes_one_user_message() {
     assert_eq!(req.model, "gpt-3.5-turbo-instruct");
     assert_eq!(req.messages.len(), 1);
     assert_eq!(req.messages[0].role, Role::User);
-    assert_eq!(
-        req.messages[0].content,
-        vec![Part::Text {
-            text: "Say hello".into()
-        }]
-    );
+    assert_eq!(req.messages[0].content, vec![text_part("Say hello")]);
     assert_eq!(req.max_tokens, Some(32));
     assert_eq!(req.temperature, Some(0.5));
     assert_eq!(req.top_p, Some(1.0));
@@ -72,15 +68,8 @@ fn an_answer_encodes_as_a_text_completion() {
         id: "chatcmpl-mock01".into(),
         model: "gpt-3.5-turbo-instruct".into(),
         content: vec![
-            Part::Reasoning {
-                text: "hidden".into(),
-                signature: None,
-                redacted: false,
-                id: None,
-            },
-            Part::Text {
-                text: "Hello from mock".into(),
-            },
+            reasoning_part("hidden", None, None),
+            text_part("Hello from mock"),
         ],
         stop: StopReason::EndTurn,
         stop_sequence: None,

@@ -11,8 +11,8 @@ use std::path::Path;
 use serde_json::Value;
 
 use crate::translate::ir::Event;
-use crate::translate::{StreamDecoder, StreamEncoder};
-use crate::wire::sse::{parse_events, EventSplitter};
+use crate::translate::{test_support, StreamEncoder};
+use crate::wire::sse::parse_events;
 
 fn golden(name: &str) -> String {
     let path = Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -27,29 +27,12 @@ fn golden_json(name: &str) -> Value {
 
 /// Feeds a transcript through the splitter in the given writes, then ends the stream.
 fn decode_writes(writes: &[&[u8]]) -> Vec<Event> {
-    let mut splitter = EventSplitter::new();
-    let mut decoder = super::Decoder::default();
-    let mut events = Vec::new();
-    for write in writes {
-        if let Some(run) = splitter.push(write) {
-            for sse in parse_events(&run) {
-                events.extend(decoder.push(&sse).expect("decodes"));
-            }
-        }
-    }
-    events.extend(decoder.finish());
-    events
+    test_support::decode_writes::<super::Decoder>(writes)
 }
 
 /// Decodes a transcript fed whole, and checks that cutting it at every byte boundary gives the same events.
 fn decode_transcript(transcript: &str) -> Vec<Event> {
-    let bytes = transcript.as_bytes();
-    let whole = decode_writes(&[bytes]);
-    for cut in 0..=bytes.len() {
-        let split = decode_writes(&[&bytes[..cut], &bytes[cut..]]);
-        assert_eq!(split, whole, "transcript cut at byte {cut}");
-    }
-    whole
+    test_support::decode_split_everywhere::<super::Decoder>(transcript.as_bytes(), |_| {})
 }
 
 fn encode_events(encoder: &mut dyn StreamEncoder, events: &[Event]) -> String {

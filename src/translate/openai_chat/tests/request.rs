@@ -5,11 +5,8 @@ use crate::translate::ir::{
     Effort, MediaSource, Message, OutputFormat, Part, Reasoning, Request, Role, Tool, ToolChoice,
 };
 use crate::translate::openai_chat::{decode_request, encode_request};
+use crate::translate::test_support::{reasoning_part, text_part as text};
 use crate::translate::TranslateError;
-
-fn text(t: &str) -> Part {
-    Part::Text { text: t.into() }
-}
 
 fn call(id: &str, name: &str, args: &str) -> Part {
     Part::ToolCall {
@@ -74,12 +71,7 @@ fn a_full_request_decodes_into_the_ir() {
         Message {
             role: Role::Assistant,
             content: vec![
-                Part::Reasoning {
-                    text: "The user wants the weather and the time.".into(),
-                    signature: None,
-                    redacted: false,
-                    id: None
-                },
+                reasoning_part("The user wants the weather and the time.", None, None),
                 text("Let me check."),
                 call("call_a", "get_weather", r#"{"city":"Paris"}"#),
                 call("call_b", "get_time", r#"{"tz":"CET"}"#),

@@ -3,6 +3,7 @@ use serde_json::{json, Value};
 use super::{golden, golden_json};
 use crate::translate::ir::{Part, Response, StopReason, Usage};
 use crate::translate::openai_chat::{decode_response, encode_response};
+use crate::translate::test_support::{mock_reasoning, paris_weather_call, text_part};
 use crate::translate::TranslateError;
 
 fn decode_golden(name: &str) -> Response {
@@ -26,17 +27,7 @@ fn a_thinking_answer_decodes_reasoning_first() {
     assert_eq!(resp.created, 1_700_000_000);
     assert_eq!(
         resp.content,
-        vec![
-            Part::Reasoning {
-                text: "Let me think.".into(),
-                signature: None,
-                redacted: false,
-                id: None
-            },
-            Part::Text {
-                text: "Hello from mock".into()
-            },
-        ]
+        vec![mock_reasoning(None, None), text_part("Hello from mock")]
     );
     assert_eq!(resp.stop, StopReason::EndTurn);
     assert_eq!(
@@ -65,9 +56,7 @@ fn parallel_and_mixed_answers_keep_every_call_and_its_id() {
     assert_eq!(
         mixed.content,
         vec![
-            Part::Text {
-                text: "Hello from mock".into()
-            },
+            text_part("Hello from mock"),
             call("call_mock01", r#"{"city":"Paris"}"#)
         ]
     );
@@ -102,12 +91,7 @@ fn a_refusal_is_text_with_a_refusal_stop() {
     let body = json!({"id": "x", "model": "m", "created": 1, "choices": [{"index": 0, "finish_reason": "stop",
         "message": {"role": "assistant", "content": null, "refusal": "I can't help with that."}}]});
     let resp = decode_response(body.to_string().as_bytes()).expect("decodes");
-    assert_eq!(
-        resp.content,
-        vec![Part::Text {
-            text: "I can't help with that.".into()
-        }]
-    );
+    assert_eq!(resp.content, vec![text_part("I can't help with that.")]);
     assert_eq!(resp.stop, StopReason::Refusal);
 }
 
@@ -136,21 +120,9 @@ fn an_ir_answer_encodes_into_the_golden_chat_completion() {
         id: "msg_01abc".into(),
         model: "claude-sonnet-4-5".into(),
         content: vec![
-            Part::Reasoning {
-                text: "Let me think.".into(),
-                signature: Some("c2lnbmF0dXJlLW1vY2s=".into()),
-                redacted: false,
-                id: None,
-            },
-            Part::Text {
-                text: "Hello".into(),
-            },
-            Part::ToolCall {
-                id: "toolu_01".into(),
-                name: "get_weather".into(),
-                arguments: r#"{"city":"Paris"}"#.into(),
-                signature: None,
-            },
+            mock_reasoning(Some("c2lnbmF0dXJlLW1vY2s="), None),
+            text_part("Hello"),
+            paris_weather_call("toolu_01"),
         ],
         stop: StopReason::ToolUse,
         stop_sequence: None,

@@ -3,64 +3,18 @@ use serde_json::Value;
 use super::{decode_transcript, decode_writes, encode_events, golden, stream_payloads};
 use crate::translate::ir::{BlockStart, Delta, Event, StopReason, Usage};
 use crate::translate::openai_chat::{Decoder, Encoder};
+use crate::translate::test_support::{
+    delta, finish, open, reasoning_block, start, stop, tool_block, usage,
+};
 use crate::translate::{StreamDecoder, StreamEncoder, StreamOptions};
 use crate::wire::sse::SseEvent;
 
-fn start(id: &str, model: &str, created: u64) -> Event {
-    Event::Start {
-        id: id.into(),
-        model: model.into(),
-        created,
-        usage: None,
-    }
-}
-
-fn open(index: usize, block: BlockStart) -> Event {
-    Event::BlockStart { index, block }
-}
-
-fn delta(index: usize, delta: Delta) -> Event {
-    Event::Delta { index, delta }
-}
-
-fn stop(index: usize) -> Event {
-    Event::BlockStop { index }
-}
-
 fn tool(id: &str) -> BlockStart {
-    BlockStart::ToolCall {
-        id: id.into(),
-        name: "get_weather".into(),
-    }
-}
-
-fn reasoning() -> BlockStart {
-    BlockStart::Reasoning {
-        id: None,
-        redacted: false,
-    }
+    tool_block(id, "get_weather")
 }
 
 fn args(s: &str) -> Delta {
     Delta::ToolArguments(s.into())
-}
-
-fn usage(input: u64, output: u64, cache_read: u64, reasoning: u64) -> Usage {
-    Usage {
-        input,
-        output,
-        cache_read,
-        cache_write: 0,
-        reasoning,
-    }
-}
-
-fn finish(stop: StopReason, usage: Usage) -> Event {
-    Event::Finish {
-        stop,
-        stop_sequence: None,
-        usage,
-    }
 }
 
 fn mock_start() -> Event {
@@ -73,7 +27,7 @@ fn a_thinking_stream_gives_reasoning_then_text() {
         decode_transcript(&golden("upstream_stream_thinking.sse")),
         vec![
             mock_start(),
-            open(0, reasoning()),
+            open(0, reasoning_block()),
             delta(0, Delta::Reasoning("Let me ".into())),
             delta(0, Delta::Reasoning("think.".into())),
             stop(0),
@@ -133,7 +87,7 @@ fn interleaved_parallel_calls_without_done_still_finish() {
         decode_transcript(&golden("upstream_stream_interleaved.sse")),
         vec![
             start("chatcmpl-x1", "deepseek-reasoner", 1_700_000_001),
-            open(0, reasoning()),
+            open(0, reasoning_block()),
             delta(0, Delta::Reasoning("Two cities.".into())),
             stop(0),
             open(1, BlockStart::Text),
@@ -209,7 +163,7 @@ fn garbage_from_the_upstream_is_an_upstream_error() {
 fn the_encoder_writes_the_golden_client_stream() {
     let events = vec![
         start("chatcmpl-mock01", "upstream-model", 1_700_000_000),
-        open(0, reasoning()),
+        open(0, reasoning_block()),
         delta(0, Delta::Reasoning("Let me think.".into())),
         delta(0, Delta::Signature("c2lnbmF0dXJlLW1vY2s=".into())),
         stop(0),

@@ -12,8 +12,8 @@ use serde_json::Value;
 
 use super::{Decoder, Encoder};
 use crate::translate::ir::{BlockStart, Event};
-use crate::translate::{StreamDecoder, StreamEncoder, StreamOptions, TranslateError};
-use crate::wire::sse::{parse_events, EventSplitter};
+use crate::translate::{test_support, StreamDecoder, StreamEncoder, StreamOptions, TranslateError};
+use crate::wire::sse::parse_events;
 
 const GOLDEN: &str = concat!(
     env!("CARGO_MANIFEST_DIR"),
@@ -81,24 +81,10 @@ fn decode_stream(bytes: &[u8]) -> Result<Vec<Event>, TranslateError> {
 fn decode_split_everywhere(bytes: &[u8]) -> Vec<Event> {
     let whole = decode_stream(bytes).expect("the transcript decodes");
     assert_well_formed(&whole);
-    for cut in 0..=bytes.len() {
-        let mut splitter = EventSplitter::new();
-        let mut decoder = Decoder::default();
-        let mut events = Vec::new();
-        for chunk in [&bytes[..cut], &bytes[cut..]] {
-            if let Some(run) = splitter.push(chunk) {
-                for event in parse_events(&run) {
-                    events.extend(decoder.push(&event).expect("decodes"));
-                }
-            }
-        }
-        assert!(
-            splitter.pending().is_empty(),
-            "cut at {cut}: bytes left over"
-        );
-        events.extend(decoder.finish());
-        assert_eq!(events, whole, "cut at {cut}");
-    }
+    assert_eq!(
+        test_support::decode_split_everywhere::<Decoder>(bytes, |_| {}),
+        whole
+    );
     whole
 }
 

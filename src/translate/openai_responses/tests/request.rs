@@ -5,12 +5,9 @@ use crate::translate::ir::{
     Effort, MediaSource, Message, OutputFormat, Part, Reasoning, Request, Role, Tool, ToolChoice,
 };
 use crate::translate::openai_responses::{decode_request, decode_request_for, encode_request};
+use crate::translate::test_support::{paris_weather_call, reasoning_part, text_part as text};
 use crate::translate::TranslateError;
 use crate::wire::Format;
-
-fn text(t: &str) -> Part {
-    Part::Text { text: t.into() }
-}
 
 fn msg(role: Role, content: Vec<Part>) -> Message {
     Message { role, content }
@@ -41,12 +38,11 @@ fn a_codex_cli_request_decodes_into_the_ir() {
             msg(
                 Role::Assistant,
                 vec![
-                    Part::Reasoning {
-                        text: "**Listing files**\n\nI should run ls.".into(),
-                        signature: Some("gAAAAABo-enc-token-1==".into()),
-                        redacted: false,
-                        id: None,
-                    },
+                    reasoning_part(
+                        "**Listing files**\n\nI should run ls.",
+                        Some("gAAAAABo-enc-token-1=="),
+                        None,
+                    ),
                     text("Let me look."),
                     Part::ToolCall {
                         id: "call_abc123".into(),
@@ -326,31 +322,16 @@ fn cross_format_request() -> Request {
             msg(
                 Role::Assistant,
                 vec![
-                    Part::Reasoning {
-                        text: "Two tools at once.".into(),
-                        signature: Some("gAAAAABenc+/=".into()),
-                        redacted: false,
-                        id: Some("rs_0123".into()),
-                    },
+                    reasoning_part("Two tools at once.", Some("gAAAAABenc+/="), Some("rs_0123")),
                     Part::Reasoning {
                         text: String::new(),
                         signature: Some("claude-redacted-data".into()),
                         redacted: true,
                         id: None,
                     },
-                    Part::Reasoning {
-                        text: "unsigned thoughts".into(),
-                        signature: None,
-                        redacted: false,
-                        id: None,
-                    },
+                    reasoning_part("unsigned thoughts", None, None),
                     text("Checking."),
-                    Part::ToolCall {
-                        id: "toolu_01".into(),
-                        name: "get_weather".into(),
-                        arguments: r#"{"city":"Paris"}"#.into(),
-                        signature: None,
-                    },
+                    paris_weather_call("toolu_01"),
                     Part::ToolCall {
                         id: "toolu_02".into(),
                         name: "get_weather".into(),

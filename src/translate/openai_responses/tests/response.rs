@@ -3,6 +3,9 @@ use serde_json::{json, Value};
 use super::{assert_json_golden, golden, normalize_ids};
 use crate::translate::ir::{Part, Response, StopReason, Usage};
 use crate::translate::openai_responses::{decode_request, decode_response, encode_response};
+use crate::translate::test_support::{
+    mock_reasoning, paris_weather_call, reasoning_part, text_part,
+};
 use crate::translate::TranslateError;
 
 #[test]
@@ -14,15 +17,8 @@ fn the_mock_thinking_response_decodes() {
             id: "resp_mock01".into(),
             model: "gpt-5.5".into(),
             content: vec![
-                Part::Reasoning {
-                    text: "Let me think.".into(),
-                    signature: None,
-                    redacted: false,
-                    id: Some("rs_mock01".into()),
-                },
-                Part::Text {
-                    text: "Hello from mock".into()
-                },
+                mock_reasoning(None, Some("rs_mock01")),
+                text_part("Hello from mock"),
             ],
             stop: StopReason::EndTurn,
             stop_sequence: None,
@@ -67,7 +63,7 @@ fn refusals_content_filters_and_failures_decode() {
         {"type": "message", "role": "assistant", "content": [{"type": "refusal", "refusal": "No."}]}]});
     let r = decode_response(refusal.to_string().as_bytes()).unwrap();
     assert_eq!(r.stop, StopReason::Refusal);
-    assert_eq!(r.content, vec![Part::Text { text: "No.".into() }]);
+    assert_eq!(r.content, vec![text_part("No.")]);
     let filtered = json!({"id": "resp_1", "status": "incomplete", "model": "m", "output": [],
         "incomplete_details": {"reason": "content_filter"}});
     assert_eq!(
@@ -99,30 +95,16 @@ fn sample_response() -> Response {
         id: "resp_abc".into(),
         model: "claude-sonnet-4-5".into(),
         content: vec![
-            Part::Reasoning {
-                text: "Thinking it over.".into(),
-                signature: Some("EqQBCkgIBxABGAIiQ+/=".into()),
-                redacted: false,
-                id: None,
-            },
+            reasoning_part("Thinking it over.", Some("EqQBCkgIBxABGAIiQ+/="), None),
             Part::Reasoning {
                 text: String::new(),
                 signature: Some("redacted-blob".into()),
                 redacted: true,
                 id: None,
             },
-            Part::Text {
-                text: "Here ".into(),
-            },
-            Part::Text {
-                text: "it is.".into(),
-            },
-            Part::ToolCall {
-                id: "toolu_01".into(),
-                name: "get_weather".into(),
-                arguments: r#"{"city":"Paris"}"#.into(),
-                signature: None,
-            },
+            text_part("Here "),
+            text_part("it is."),
+            paris_weather_call("toolu_01"),
         ],
         stop: StopReason::ToolUse,
         stop_sequence: None,

@@ -8,53 +8,18 @@ use super::{
 };
 use crate::translate::ir::{BlockStart, Delta, Event, StopReason, Usage};
 use crate::translate::openai_responses::Encoder;
+use crate::translate::test_support::{
+    delta, finish, open as block, start, stop, tool_block, usage,
+};
 use crate::translate::{StreamEncoder, StreamOptions};
 use crate::wire::sse::parse_events;
 
-fn start(id: &str, model: &str, created: u64) -> Event {
-    Event::Start {
-        id: id.into(),
-        model: model.into(),
-        created,
-        usage: None,
-    }
-}
-
-fn block(index: usize, block: BlockStart) -> Event {
-    Event::BlockStart { index, block }
-}
-
-fn delta(index: usize, delta: Delta) -> Event {
-    Event::Delta { index, delta }
-}
-
-fn stop(index: usize) -> Event {
-    Event::BlockStop { index }
-}
-
-fn finish(stop: StopReason, usage: Usage) -> Event {
-    Event::Finish {
-        stop,
-        stop_sequence: None,
-        usage,
-    }
-}
-
 fn mock_usage(cached: u64, reasoning: u64) -> Usage {
-    Usage {
-        input: 11,
-        output: 7,
-        cache_read: cached,
-        cache_write: 0,
-        reasoning,
-    }
+    usage(11, 7, cached, reasoning)
 }
 
 fn tool(id: &str) -> BlockStart {
-    BlockStart::ToolCall {
-        id: id.into(),
-        name: "get_weather".into(),
-    }
+    tool_block(id, "get_weather")
 }
 
 fn args(s: &str) -> Delta {
