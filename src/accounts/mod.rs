@@ -4,11 +4,14 @@
 //! - [`model`]: [`Account`] (non-secret metadata, identity, the user's settings) and [`Tokens`] (secrets).
 //! - [`secret`]: the [`SecretStore`] trait with the OS keychain and a file fallback for headless machines.
 //! - [`store`]: [`AccountStore`], the one service the CLI, the management API and the tray call.
+//! - [`cliproxy`]: CLIProxyAPI auth-dir files in and out; [`import`]: Claude Code and Codex CLI logins.
 //!
 //! Everything here is synchronous and quick (small files, one keychain round trip); async callers wrap
 //! calls in `tokio::task::spawn_blocking` when they sit on a hot path.
 
+pub mod cliproxy;
 mod fsutil;
+pub mod import;
 pub mod jwt;
 pub mod model;
 pub mod secret;
