@@ -100,7 +100,11 @@ impl<B: KvBackend> ChunkedStore<B> {
         self.backend
             .get("switchyard-probe")
             .map(|_| ())
-            .map_err(|e| AccountsError::KeychainUnavailable(e.to_string()))
+            .map_err(|e| match e {
+                AccountsError::Keychain(k) => AccountsError::KeychainUnavailable(k.to_string()),
+                AccountsError::KeychainUnavailable(m) => AccountsError::KeychainUnavailable(m),
+                other => AccountsError::KeychainUnavailable(other.to_string()),
+            })
     }
 
     fn part_key(id: &AccountId, slot: Slot, n: usize) -> String {
