@@ -300,7 +300,10 @@ pub fn write_auth_file(
     account: &Account,
     tokens: &Tokens,
 ) -> Result<PathBuf, AccountsError> {
-    ensure_private_dir(dir).map_err(io_err(dir))?;
+    // A folder we create is private; an existing one (perhaps the user's home) keeps its permissions.
+    if !dir.is_dir() {
+        ensure_private_dir(dir).map_err(io_err(dir))?;
+    }
     let (name, json) = export_auth_file(account, tokens);
     let path = dir.join(name);
     let mut bytes = serde_json::to_vec_pretty(&json).unwrap_or_default();
