@@ -15,6 +15,8 @@ APT_PACKAGES=(
     libwebkit2gtk-4.1-dev libayatana-appindicator3-dev librsvg2-dev libsoup-3.0-dev libssl-dev libxdo-dev
     # desktop smoke: virtual display, private session bus, clipboard
     xvfb xauth dbus dbus-x11 xclip
+    # OS keychain: libdbus for the keyring crate's Secret Service client; GNOME Keyring to test against
+    libdbus-1-dev gnome-keyring
 )
 missing=()
 for p in "${APT_PACKAGES[@]}"; do
@@ -40,6 +42,9 @@ cargo clippy --workspace --all-targets -- -D warnings
 
 step "cargo test --workspace"
 cargo test --workspace
+
+step "OS keychain through a real Secret Service (GNOME Keyring on a private D-Bus session)"
+scripts/with-keyring.sh env SWITCHYARD_KEYCHAIN_TEST=1 cargo test --test keychain
 
 step "build the binaries (switchyard, switchyard-mock, switchyard-desktop)"
 cargo build --workspace --bins

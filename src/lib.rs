@@ -3,6 +3,7 @@
 //!
 //! Embed it with [`start`]: the desktop app and the headless `switchyard` binary both do.
 
+pub mod accounts;
 pub mod app;
 pub mod config;
 pub mod providers;
