@@ -2,7 +2,7 @@
 # Runs CMD… against a real, private Secret Service: a fresh D-Bus session bus (dbus-run-session) with
 # GNOME Keyring unlocked in a throwaway HOME, so tests exercise the OS keychain code path on Linux CI
 # without touching the user's own keyring.
-#   scripts/with-keyring.sh env SWITCHYARD_KEYCHAIN_TEST=1 cargo test --test keychain
+#   scripts/with-keyring.sh cargo test --test keychain -- --ignored
 set -euo pipefail
 (($#)) || { echo "usage: $0 CMD [ARGS…]" >&2; exit 2; }
 for tool in dbus-run-session gnome-keyring-daemon; do
