@@ -48,7 +48,10 @@ pub trait StreamEncoder: Send {
     /// The stream is over (after `Finish` or `Error`): write the format's terminator, if it has one.
     fn finish(&mut self, out: &mut Vec<u8>);
     /// A comment or no-op the client ignores, written during long silences so idle timeouts do not fire.
-    fn keep_alive(&mut self, out: &mut Vec<u8>);
+    /// An SSE comment unless the format has its own.
+    fn keep_alive(&mut self, out: &mut Vec<u8>) {
+        out.extend_from_slice(b": keep-alive\n\n");
+    }
 }
 
 /// Options that shape a client's stream.

@@ -1,6 +1,7 @@
 //! Pieces every part of the Anthropic codec shares: stop reasons, usage arithmetic, ids, the clock.
 
 use serde::{Deserialize, Serialize};
+use serde_json::Value;
 
 pub(super) use crate::translate::common::{id_with_prefix, random_id, unix_now as now_unix};
 use crate::translate::ir;
@@ -165,4 +166,32 @@ mod tests {
         assert!(made.starts_with("msg_") && made.len() == 28, "{made}");
         assert!(made[4..].chars().all(|c| c.is_ascii_alphanumeric()));
     }
+}
+
+/// A content block of a Claude answer: whole in a JSON response, as `content_block_start` in a stream.
+#[derive(Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub(super) enum WireBlock {
+    Text {
+        #[serde(default)]
+        text: String,
+    },
+    Thinking {
+        #[serde(default)]
+        thinking: String,
+        #[serde(default)]
+        signature: Option<String>,
+    },
+    RedactedThinking {
+        data: String,
+    },
+    ToolUse {
+        id: String,
+        name: String,
+        #[serde(default)]
+        input: Value,
+    },
+    /// Server-tool blocks and anything newer than this code.
+    #[serde(other)]
+    Other,
 }

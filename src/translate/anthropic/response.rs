@@ -3,10 +3,9 @@
 
 use serde::{Deserialize, Serialize};
 use serde_json::value::RawValue;
-use serde_json::Value;
 
 use super::common::{
-    message_id, now_unix, random_id, stop_from_wire, stop_to_wire, OutUsage, WireUsage,
+    message_id, now_unix, random_id, stop_from_wire, stop_to_wire, OutUsage, WireBlock, WireUsage,
 };
 use crate::translate::{ir, TranslateError};
 
@@ -48,30 +47,6 @@ struct WireMessage {
     stop_sequence: Option<String>,
     #[serde(default)]
     usage: WireUsage,
-}
-
-#[derive(Deserialize)]
-#[serde(tag = "type", rename_all = "snake_case")]
-enum WireBlock {
-    Text {
-        text: String,
-    },
-    Thinking {
-        #[serde(default)]
-        thinking: String,
-        signature: Option<String>,
-    },
-    RedactedThinking {
-        data: String,
-    },
-    ToolUse {
-        id: String,
-        name: String,
-        #[serde(default)]
-        input: Value,
-    },
-    #[serde(other)]
-    Other,
 }
 
 pub(super) fn decode(body: &[u8]) -> Result<ir::Response, TranslateError> {

@@ -7,9 +7,8 @@
 use std::collections::HashMap;
 
 use serde::Deserialize;
-use serde_json::Value;
 
-use super::common::{now_unix, stop_from_wire, WireUsage};
+use super::common::{now_unix, stop_from_wire, WireBlock, WireUsage};
 use super::response::WireError;
 use crate::translate::{ir, StreamDecoder, TranslateError};
 use crate::wire::sse::SseEvent;
@@ -22,7 +21,7 @@ enum WireEvent {
     },
     ContentBlockStart {
         index: u64,
-        content_block: StartBlock,
+        content_block: WireBlock,
     },
     ContentBlockDelta {
         index: u64,
@@ -55,32 +54,6 @@ struct StartMessage {
     model: String,
     #[serde(default)]
     usage: WireUsage,
-}
-
-#[derive(Deserialize)]
-#[serde(tag = "type", rename_all = "snake_case")]
-enum StartBlock {
-    Text {
-        #[serde(default)]
-        text: String,
-    },
-    Thinking {
-        #[serde(default)]
-        thinking: String,
-        #[serde(default)]
-        signature: String,
-    },
-    RedactedThinking {
-        data: String,
-    },
-    ToolUse {
-        id: String,
-        name: String,
-        #[serde(default)]
-        input: Value,
-    },
-    #[serde(other)]
-    Other,
 }
 
 #[derive(Deserialize)]
@@ -213,7 +186,7 @@ impl Decoder {
             } => {
                 self.ensure_started(out);
                 match content_block {
-                    StartBlock::Text { text } => {
+                    WireBlock::Text { text } => {
                         let i = self.open(index, ir::BlockStart::Text, out);
                         if !text.is_empty() {
                             out.push(ir::Event::Delta {
@@ -222,7 +195,7 @@ impl Decoder {
                             });
                         }
                     }
-                    StartBlock::Thinking {
+                    WireBlock::Thinking {
                         thinking,
                         signature,
                     } => {
@@ -237,14 +210,14 @@ impl Decoder {
                                 delta: ir::Delta::Reasoning(thinking),
                             });
                         }
-                        if !signature.is_empty() {
+                        if let Some(signature) = signature.filter(|s| !s.is_empty()) {
                             out.push(ir::Event::Delta {
                                 index: i,
                                 delta: ir::Delta::Signature(signature),
                             });
                         }
                     }
-                    StartBlock::RedactedThinking { data } => {
+                    WireBlock::RedactedThinking { data } => {
                         let block = ir::BlockStart::Reasoning {
                             id: None,
                             redacted: true,
@@ -255,14 +228,14 @@ impl Decoder {
                             delta: ir::Delta::Signature(data),
                         });
                     }
-                    StartBlock::ToolUse { id, name, input } => {
+                    WireBlock::ToolUse { id, name, input } => {
                         self.open(index, ir::BlockStart::ToolCall { id, name }, out);
                         let has_input = input.as_object().is_some_and(|o| !o.is_empty());
                         if let (true, Some(slot)) = (has_input, self.slots.get_mut(&index)) {
                             slot.initial_input = Some(input.to_string());
                         }
                     }
-                    StartBlock::Other => {
+                    WireBlock::Other => {
                         tracing::debug!(index, "server-side content block skipped");
                         if let Some(mut old) = self.slots.remove(&index) {
                             Self::close(&mut old, out);

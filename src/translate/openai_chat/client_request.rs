@@ -290,36 +290,8 @@ impl History {
     }
 
     fn push_assistant(&mut self, msg: wire::Message) -> Result<(), TranslateError> {
-        let mut content = Vec::new();
-        // Reasoning came first when the turn was generated.
-        if let Some(text) = msg.reasoning_content.or(msg.reasoning) {
-            if !text.is_empty() {
-                content.push(ir::Part::Reasoning {
-                    text,
-                    signature: None,
-                    redacted: false,
-                    id: None,
-                });
-            }
-        }
-        match msg.content {
-            Some(Content::Text(text)) if !text.is_empty() => content.push(ir::Part::Text { text }),
-            None | Some(Content::Text(_)) => {}
-            Some(Content::Parts(parts)) => {
-                for p in parts {
-                    match (p.kind.as_str(), p.text, p.refusal) {
-                        ("text", Some(text), _) | ("refusal", _, Some(text)) => {
-                            content.push(ir::Part::Text { text })
-                        }
-                        (kind, _, _) => {
-                            return Err(TranslateError::Invalid(format!(
-                                "assistant content parts must be text or refusal, not `{kind}`"
-                            )))
-                        }
-                    }
-                }
-            }
-        }
+        let mut content =
+            super::assistant_text(msg.reasoning_content.or(msg.reasoning), msg.content, true)?;
         if let Some(text) = msg.refusal {
             content.push(ir::Part::Text { text });
         }

@@ -231,8 +231,4 @@ impl StreamEncoder for CompletionsEncoder {
         self.ended = true;
         self.closed = true;
     }
-
-    fn keep_alive(&mut self, out: &mut Vec<u8>) {
-        out.extend_from_slice(b": keep-alive\n\n");
-    }
 }

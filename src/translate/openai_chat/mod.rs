@@ -36,6 +36,47 @@ pub use response::{decode_response, encode_response};
 pub use stream::{Decoder, Encoder};
 pub use upstream_request::encode_request;
 
+/// The reasoning and text of a Chat assistant message as IR parts, reasoning first (it came first when the
+/// turn was generated). `strict` refuses content parts other than text and refusal, as a client's request
+/// must; an upstream's answer is read leniently, taking whatever text a part carries.
+fn assistant_text(
+    reasoning: Option<String>,
+    content: Option<wire::Content>,
+    strict: bool,
+) -> Result<Vec<ir::Part>, TranslateError> {
+    let mut parts = Vec::new();
+    if let Some(text) = reasoning.filter(|t| !t.is_empty()) {
+        parts.push(ir::Part::Reasoning {
+            text,
+            signature: None,
+            redacted: false,
+            id: None,
+        });
+    }
+    match content {
+        Some(wire::Content::Text(text)) if !text.is_empty() => parts.push(ir::Part::Text { text }),
+        None | Some(wire::Content::Text(_)) => {}
+        Some(wire::Content::Parts(list)) => {
+            for p in list {
+                let text = match (p.kind.as_str(), p.text, p.refusal) {
+                    ("text", Some(text), _) | ("refusal", _, Some(text)) => text,
+                    (kind, _, _) if strict => {
+                        return Err(TranslateError::Invalid(format!(
+                            "assistant content parts must be text or refusal, not `{kind}`"
+                        )))
+                    }
+                    (_, text, refusal) => match text.or(refusal) {
+                        Some(text) => text,
+                        None => continue,
+                    },
+                };
+                parts.push(ir::Part::Text { text });
+            }
+        }
+    }
+    Ok(parts)
+}
+
 /// Whether a Chat or legacy Completions request asked for the final usage chunk
 /// (`stream_options.include_usage`), which the client's stream encoder needs to know
 /// ([`StreamOptions::include_usage`](super::StreamOptions::include_usage)). The IR has no place for it.

@@ -2,7 +2,7 @@
 
 use serde_json::{json, Map, Value};
 
-use super::wire::{self, Content};
+use super::wire;
 use super::TranslateError;
 use super::{client_id, ir, random_id, stop_from_wire, stop_to_wire, unix_now, usage_json};
 
@@ -21,27 +21,8 @@ pub fn decode_response(body: &[u8]) -> Result<ir::Response, TranslateError> {
     let mut content = Vec::new();
     let mut refused = false;
     if let Some(msg) = choice.message {
-        if let Some(text) = msg.reasoning_content.or(msg.reasoning) {
-            if !text.is_empty() {
-                content.push(ir::Part::Reasoning {
-                    text,
-                    signature: None,
-                    redacted: false,
-                    id: None,
-                });
-            }
-        }
-        match msg.content {
-            Some(Content::Text(text)) if !text.is_empty() => content.push(ir::Part::Text { text }),
-            None | Some(Content::Text(_)) => {}
-            Some(Content::Parts(parts)) => {
-                for p in parts {
-                    if let Some(text) = p.text.or(p.refusal) {
-                        content.push(ir::Part::Text { text });
-                    }
-                }
-            }
-        }
+        content =
+            super::assistant_text(msg.reasoning_content.or(msg.reasoning), msg.content, false)?;
         if let Some(text) = msg.refusal.filter(|r| !r.is_empty()) {
             refused = true;
             content.push(ir::Part::Text { text });

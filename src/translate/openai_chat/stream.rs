@@ -478,10 +478,6 @@ impl StreamEncoder for Encoder {
         self.ended = true;
         self.closed = true;
     }
-
-    fn keep_alive(&mut self, out: &mut Vec<u8>) {
-        out.extend_from_slice(b": keep-alive\n\n");
-    }
 }
 
 /// `data: {"id":…,"object":…,"created":…,"model":…,` — the shared start of every chunk.

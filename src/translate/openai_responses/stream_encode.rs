@@ -400,8 +400,4 @@ impl StreamEncoder for Encoder {
     }
 
     fn finish(&mut self, _out: &mut Vec<u8>) {}
-
-    fn keep_alive(&mut self, out: &mut Vec<u8>) {
-        out.extend_from_slice(b": keep-alive\n\n");
-    }
 }
