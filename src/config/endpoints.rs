@@ -102,81 +102,46 @@ pub(super) fn resolve(
     codex: &RawProviderEndpoints,
 ) -> Endpoints {
     let d = Endpoints::default();
-    let c = "endpoints.claude";
-    let x = "endpoints.codex";
-    Endpoints {
-        claude: ClaudeEndpoints {
-            authorize: url(
-                ctx,
-                &format!("{c}.authorize"),
-                claude.authorize.as_deref(),
-                &d.claude.authorize,
-            ),
-            token: url(
-                ctx,
-                &format!("{c}.token"),
-                claude.token.as_deref(),
-                &d.claude.token,
-            ),
-            api: url(
-                ctx,
-                &format!("{c}.api"),
-                claude.api.as_deref(),
-                &d.claude.api,
-            ),
-            usage: url(
-                ctx,
-                &format!("{c}.usage"),
-                claude.usage.as_deref(),
-                &d.claude.usage,
-            ),
-            callback_port: port(
-                ctx,
-                &format!("{c}.callback-port"),
-                claude.callback_port,
-                d.claude.callback_port,
-            ),
-        },
-        codex: CodexEndpoints {
-            authorize: url(
-                ctx,
-                &format!("{x}.authorize"),
-                codex.authorize.as_deref(),
-                &d.codex.authorize,
-            ),
-            token: url(
-                ctx,
-                &format!("{x}.token"),
-                codex.token.as_deref(),
-                &d.codex.token,
-            ),
-            device_code: url(
-                ctx,
-                &format!("{x}.device-code"),
-                codex.device_code.as_deref(),
-                &d.codex.device_code,
-            ),
-            device_token: url(
-                ctx,
-                &format!("{x}.device-token"),
-                codex.device_token.as_deref(),
-                &d.codex.device_token,
-            ),
-            api: url(ctx, &format!("{x}.api"), codex.api.as_deref(), &d.codex.api),
-            usage: url(
-                ctx,
-                &format!("{x}.usage"),
-                codex.usage.as_deref(),
-                &d.codex.usage,
-            ),
-            callback_port: port(
-                ctx,
-                &format!("{x}.callback-port"),
-                codex.callback_port,
-                d.codex.callback_port,
-            ),
-        },
-    }
+    let claude_port = port(
+        ctx,
+        "endpoints.claude.callback-port",
+        claude.callback_port,
+        d.claude.callback_port,
+    );
+    let codex_port = port(
+        ctx,
+        "endpoints.codex.callback-port",
+        codex.callback_port,
+        d.codex.callback_port,
+    );
+    let mut u = |key: &str, value: &Option<String>, default: &Url| {
+        url(ctx, &format!("endpoints.{key}"), value.as_deref(), default)
+    };
+    let claude = ClaudeEndpoints {
+        authorize: u("claude.authorize", &claude.authorize, &d.claude.authorize),
+        token: u("claude.token", &claude.token, &d.claude.token),
+        api: u("claude.api", &claude.api, &d.claude.api),
+        usage: u("claude.usage", &claude.usage, &d.claude.usage),
+        callback_port: claude_port,
+    };
+    let codex = CodexEndpoints {
+        authorize: u("codex.authorize", &codex.authorize, &d.codex.authorize),
+        token: u("codex.token", &codex.token, &d.codex.token),
+        device_code: u(
+            "codex.device-code",
+            &codex.device_code,
+            &d.codex.device_code,
+        ),
+        device_token: u(
+            "codex.device-token",
+            &codex.device_token,
+            &d.codex.device_token,
+        ),
+        api: u("codex.api", &codex.api, &d.codex.api),
+        usage: u("codex.usage", &codex.usage, &d.codex.usage),
+        callback_port: codex_port,
+    };
+    Endpoints { claude, codex }
 }
 
 #[cfg(test)]

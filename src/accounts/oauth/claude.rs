@@ -4,7 +4,10 @@
 use serde_json::{Map, Value};
 use url::Url;
 
-use super::token::{expires_at, refresh_error, send, text, Encoding, Grant, TokenRequest};
+use super::token::{
+    answer_tokens, expires_at, refresh_error, refresh_grant, send, text, Encoding, Grant,
+    TokenRequest,
+};
 use super::{OAuthError, Pkce};
 use crate::accounts::{Identity, Tokens};
 use crate::config::ClaudeEndpoints;
@@ -60,10 +63,7 @@ pub fn exchange_request(
 }
 
 pub fn refresh_request(ep: &ClaudeEndpoints, refresh_token: &str) -> TokenRequest {
-    TokenRequest::new(&ep.token, Encoding::Json)
-        .field("grant_type", "refresh_token")
-        .field("refresh_token", refresh_token)
-        .field("client_id", CLIENT_ID)
+    refresh_grant(&ep.token, Encoding::Json, CLIENT_ID, refresh_token)
 }
 
 /// Reads `access_token`, `refresh_token`, `expires_in`, `account{uuid,email_address}` and
@@ -72,10 +72,7 @@ pub fn parse_answer(
     answer: &Map<String, Value>,
     previous_refresh: Option<&str>,
 ) -> Result<Grant, OAuthError> {
-    let v = Value::Object(answer.clone());
-    let access = text(&v, &["access_token"])
-        .ok_or_else(|| OAuthError::BadResponse("no access_token".into()))?;
-    let refresh = text(&v, &["refresh_token"]).or_else(|| previous_refresh.map(String::from));
+    let (v, access, refresh) = answer_tokens(answer, previous_refresh)?;
     Ok(Grant {
         tokens: Tokens::new(Some(access), refresh, None),
         identity: Identity {
@@ -128,25 +125,20 @@ mod tests {
         let ep = Endpoints::default().claude;
         let pkce = Pkce::generate();
         let url = authorize_url(&ep, &loopback_redirect_uri(54545), &pkce, "st4te");
-        assert!(url
-            .as_str()
-            .starts_with("https://claude.ai/oauth/authorize?code=true&"));
-        let q: Vec<(String, String)> = url.query_pairs().into_owned().collect();
-        let want = [
-            ("code", "true"),
-            ("client_id", CLIENT_ID),
-            ("response_type", "code"),
-            ("redirect_uri", "http://localhost:54545/callback"),
-            ("scope", SCOPE),
-            ("code_challenge", pkce.challenge()),
-            ("code_challenge_method", "S256"),
-            ("state", "st4te"),
-        ];
-        let want: Vec<(String, String)> = want
-            .iter()
-            .map(|(k, v)| (k.to_string(), v.to_string()))
-            .collect();
-        assert_eq!(q, want);
+        super::super::assert_authorize_url(
+            &url,
+            "https://claude.ai/oauth/authorize",
+            &[
+                ("code", "true"),
+                ("client_id", CLIENT_ID),
+                ("response_type", "code"),
+                ("redirect_uri", "http://localhost:54545/callback"),
+                ("scope", SCOPE),
+                ("code_challenge", pkce.challenge()),
+                ("code_challenge_method", "S256"),
+                ("state", "st4te"),
+            ],
+        );
     }
 
     #[test]

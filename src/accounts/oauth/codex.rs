@@ -8,7 +8,10 @@ use secrecy::{ExposeSecret, SecretString};
 use serde_json::{Map, Value};
 use url::Url;
 
-use super::token::{expires_at, refresh_error, send, text, Encoding, Grant, TokenRequest};
+use super::token::{
+    answer_tokens, expires_at, refresh_error, refresh_grant, send, text, Encoding, Grant,
+    TokenRequest,
+};
 use super::{OAuthError, Pkce};
 use crate::accounts::jwt::CodexClaims;
 use crate::accounts::{Identity, Tokens};
@@ -62,11 +65,7 @@ pub fn exchange_request(
 }
 
 pub fn refresh_request(ep: &CodexEndpoints, refresh_token: &str) -> TokenRequest {
-    TokenRequest::new(&ep.token, Encoding::Form)
-        .field("grant_type", "refresh_token")
-        .field("refresh_token", refresh_token)
-        .field("client_id", CLIENT_ID)
-        .field("scope", REFRESH_SCOPE)
+    refresh_grant(&ep.token, Encoding::Form, CLIENT_ID, refresh_token).field("scope", REFRESH_SCOPE)
 }
 
 /// Reads the tokens; email, workspace (`chatgpt_account_id`) and plan come from the `id_token`
@@ -75,11 +74,8 @@ pub fn parse_answer(
     answer: &Map<String, Value>,
     previous_refresh: Option<&str>,
 ) -> Result<Grant, OAuthError> {
-    let v = Value::Object(answer.clone());
-    let access = text(&v, &["access_token"])
-        .ok_or_else(|| OAuthError::BadResponse("no access_token".into()))?;
+    let (v, access, refresh) = answer_tokens(answer, previous_refresh)?;
     let id_token = text(&v, &["id_token"]);
-    let refresh = text(&v, &["refresh_token"]).or_else(|| previous_refresh.map(String::from));
     let claims = id_token
         .as_deref()
         .and_then(|t| CodexClaims::from_token(t).ok())
@@ -247,27 +243,22 @@ mod tests {
         let ep = Endpoints::default().codex;
         let pkce = Pkce::generate();
         let url = authorize_url(&ep, &loopback_redirect_uri(1455), &pkce, "st");
-        assert!(url
-            .as_str()
-            .starts_with("https://auth.openai.com/oauth/authorize?"));
-        let q: Vec<(String, String)> = url.query_pairs().into_owned().collect();
-        let want = [
-            ("client_id", CLIENT_ID),
-            ("response_type", "code"),
-            ("redirect_uri", "http://localhost:1455/auth/callback"),
-            ("scope", SCOPE),
-            ("state", "st"),
-            ("code_challenge", pkce.challenge()),
-            ("code_challenge_method", "S256"),
-            ("prompt", "login"),
-            ("id_token_add_organizations", "true"),
-            ("codex_cli_simplified_flow", "true"),
-        ];
-        let want: Vec<(String, String)> = want
-            .iter()
-            .map(|(k, v)| (k.to_string(), v.to_string()))
-            .collect();
-        assert_eq!(q, want);
+        super::super::assert_authorize_url(
+            &url,
+            "https://auth.openai.com/oauth/authorize",
+            &[
+                ("client_id", CLIENT_ID),
+                ("response_type", "code"),
+                ("redirect_uri", "http://localhost:1455/auth/callback"),
+                ("scope", SCOPE),
+                ("state", "st"),
+                ("code_challenge", pkce.challenge()),
+                ("code_challenge_method", "S256"),
+                ("prompt", "login"),
+                ("id_token_add_organizations", "true"),
+                ("codex_cli_simplified_flow", "true"),
+            ],
+        );
     }
 
     #[test]

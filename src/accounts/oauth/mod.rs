@@ -86,3 +86,15 @@ impl OAuthError {
         matches!(self, OAuthError::NeedsLogin { .. })
     }
 }
+
+/// Test helper: asserts that `url` is `base` with exactly `want` as its query, in order.
+#[cfg(test)]
+pub(crate) fn assert_authorize_url(url: &url::Url, base: &str, want: &[(&str, &str)]) {
+    assert_eq!(url.as_str().split('?').next(), Some(base));
+    let got: Vec<(String, String)> = url.query_pairs().into_owned().collect();
+    let want: Vec<(String, String)> = want
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect();
+    assert_eq!(got, want);
+}

@@ -192,6 +192,32 @@ pub(crate) fn text(v: &Value, path: &[&str]) -> Option<String> {
         .map(String::from)
 }
 
+/// The refresh grant both providers share (Codex adds a scope).
+pub(crate) fn refresh_grant(
+    url: &Url,
+    encoding: Encoding,
+    client_id: &str,
+    refresh_token: &str,
+) -> TokenRequest {
+    TokenRequest::new(url, encoding)
+        .field("grant_type", "refresh_token")
+        .field("refresh_token", refresh_token)
+        .field("client_id", client_id)
+}
+
+/// The answer as a JSON value, its access token, and the refresh token to keep: the answer's, else
+/// (a refresh that did not rotate) the previous one.
+pub(crate) fn answer_tokens(
+    answer: &Map<String, Value>,
+    previous_refresh: Option<&str>,
+) -> Result<(Value, String, Option<String>), OAuthError> {
+    let v = Value::Object(answer.clone());
+    let access = text(&v, &["access_token"])
+        .ok_or_else(|| OAuthError::BadResponse("no access_token".into()))?;
+    let refresh = text(&v, &["refresh_token"]).or_else(|| previous_refresh.map(String::from));
+    Ok((v, access, refresh))
+}
+
 /// `expires_in` (a number, or a numeric string) as an instant.
 pub(crate) fn expires_at(answer: &Map<String, Value>) -> Option<OffsetDateTime> {
     let secs = match answer.get("expires_in")? {
