@@ -1,7 +1,7 @@
 //! The loopback listener the browser returns to after sign-in: `http://localhost:<port><path>`.
 //!
-//! It binds 127.0.0.1 only (nothing off this machine may deliver a code), answers the browser with a
-//! small page, and hands a code whose `state` matches to the waiting login. Closing it (or dropping
+//! It binds 127.0.0.1 (and ::1 on the same port when it can: browsers may resolve `localhost` to
+//! either; nothing off this machine may deliver a code), answers the browser with a small page, and hands a code whose `state` matches to the waiting login. Closing it (or dropping
 //! it) stops the server and frees the port at once.
 
 use std::sync::Arc;
@@ -35,7 +35,7 @@ struct Shared {
 pub struct CallbackListener {
     port: u16,
     events: mpsc::Receiver<CallbackEvent>,
-    server: JoinHandle<()>,
+    servers: Vec<JoinHandle<()>>,
 }
 
 impl CallbackListener {
@@ -68,13 +68,24 @@ impl CallbackListener {
         let app = axum::Router::new()
             .route(path, axum::routing::get(callback))
             .with_state(shared);
-        let server = tokio::spawn(async move {
-            let _ = axum::serve(listener, app).await;
-        });
+        let mut listeners = vec![listener];
+        // Best effort: a machine without IPv6, or with ::1 taken, still has the IPv4 listener.
+        if let Ok(v6) = TcpListener::bind(("::1", port)).await {
+            listeners.push(v6);
+        }
+        let servers = listeners
+            .into_iter()
+            .map(|l| {
+                let app = app.clone();
+                tokio::spawn(async move {
+                    let _ = axum::serve(l, app).await;
+                })
+            })
+            .collect();
         Ok(CallbackListener {
             port,
             events,
-            server,
+            servers,
         })
     }
 
@@ -91,14 +102,18 @@ impl CallbackListener {
     /// Stops serving and frees the port before returning. Aborting (rather than a graceful
     /// shutdown) matters: a browser's idle keep-alive connection would hold a graceful shutdown open.
     pub async fn close(mut self) {
-        self.server.abort();
-        let _ = (&mut self.server).await;
+        for server in &mut self.servers {
+            server.abort();
+            let _ = server.await;
+        }
     }
 }
 
 impl Drop for CallbackListener {
     fn drop(&mut self) {
-        self.server.abort();
+        for server in &self.servers {
+            server.abort();
+        }
     }
 }
 
