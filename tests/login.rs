@@ -381,3 +381,26 @@ async fn refresh_rotates_and_a_reused_or_unknown_token_needs_login() {
         "{unknown}"
     );
 }
+
+#[tokio::test]
+async fn a_rate_limited_exchange_waits_out_retry_after() {
+    let env = env().await;
+    env.mock.oauth().rate_limit_token_requests(1);
+    let started = std::time::Instant::now();
+    let summary = env.browser_login(Provider::Claude).await;
+    assert_eq!(summary.email.as_deref(), Some("claude-user@example.com"));
+    assert!(
+        started.elapsed() >= Duration::from_secs(1),
+        "Retry-After: 1 was honoured"
+    );
+    // A refresh reports the 429 to its caller (the scheduler backs off), with the wait.
+    env.mock.oauth().rate_limit_token_requests(1);
+    let http = reqwest::Client::builder().no_proxy().build().unwrap();
+    let err = claude::refresh(&http, &env.endpoints.claude, "sk-ant-ort01-x")
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(err, OAuthError::RateLimited { retry_after: Some(d) } if d == Duration::from_secs(1)),
+        "{err}"
+    );
+}

@@ -4,6 +4,8 @@
 //! login. Answers look like the real ones: Claude `sk-ant-oat01-…` with `account` and
 //! `organization`; Codex an unsigned `id_token` JWT carrying the `https://api.openai.com/auth` claim.
 
+mod device;
+
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, MutexGuard};
 
@@ -62,6 +64,8 @@ struct Inner {
     claude: MockIdentity,
     codex: MockIdentity,
     auto_approve_polls: Option<u32>,
+    /// Token requests still to answer with 429 (what Cloudflare does to clients it finds unusual).
+    rate_limited: u32,
 }
 
 /// The mock's OAuth state; reach it through `MockUpstream::oauth`.
@@ -88,6 +92,7 @@ impl Default for OAuthMock {
                     org_or_plan: "plus".into(),
                 },
                 auto_approve_polls: Some(DEFAULT_AUTO_APPROVE_POLLS),
+                rate_limited: 0,
             }),
         }
     }
@@ -113,6 +118,11 @@ impl OAuthMock {
         self.lock().auto_approve_polls = polls;
     }
 
+    /// The next `n` token requests (either provider) answer `429` with `Retry-After: 1`.
+    pub fn rate_limit_token_requests(&self, n: u32) {
+        self.lock().rate_limited = n;
+    }
+
     /// Plays the user entering `user_code` at the device page. False when no login has that code.
     pub fn approve_device(&self, user_code: &str) -> bool {
         let mut inner = self.lock();
@@ -131,9 +141,9 @@ pub(crate) fn router<S>(mock: Arc<OAuthMock>) -> Router<S> {
         .route("/claude/token", post(claude_token))
         .route("/codex/authorize", get(codex_authorize))
         .route("/codex/token", post(codex_token))
-        .route("/codex/deviceauth/usercode", post(device_usercode))
-        .route("/codex/deviceauth/token", post(device_token))
-        .route("/codex/deviceauth/approve", post(device_approve))
+        .route("/codex/deviceauth/usercode", post(device::usercode))
+        .route("/codex/deviceauth/token", post(device::token))
+        .route("/codex/deviceauth/approve", post(device::approve))
         .with_state(mock)
 }
 
@@ -390,6 +400,21 @@ fn grant(
     Ok((n, refresh))
 }
 
+/// A 429 while [`OAuthMock::rate_limit_token_requests`] has some left.
+fn rate_limit(inner: &mut Inner) -> Option<Response> {
+    if inner.rate_limited == 0 {
+        return None;
+    }
+    inner.rate_limited -= 1;
+    let mut resp = json_reply(
+        StatusCode::TOO_MANY_REQUESTS,
+        json!({"type": "error", "error": {"type": "rate_limit_error", "message": "Rate limited"}}),
+    );
+    resp.headers_mut()
+        .insert("retry-after", HeaderValue::from_static("1"));
+    Some(resp)
+}
+
 fn client_id(provider: Provider) -> &'static str {
     match provider {
         Provider::Claude => CLAUDE_CLIENT_ID,
@@ -406,6 +431,9 @@ async fn claude_token(State(m): State<Arc<OAuthMock>>, body: Bytes) -> Response 
         );
     };
     let mut inner = m.lock();
+    if let Some(resp) = rate_limit(&mut inner) {
+        return resp;
+    }
     let (n, refresh) = match grant(&mut inner, Provider::Claude, &p) {
         Ok(issued) => issued,
         Err(refusal) => return refusal.into_response(),
@@ -437,6 +465,9 @@ fn jwt(claims: &Value) -> String {
 async fn codex_token(State(m): State<Arc<OAuthMock>>, body: Bytes) -> Response {
     let p = params(&body);
     let mut inner = m.lock();
+    if let Some(resp) = rate_limit(&mut inner) {
+        return resp;
+    }
     let (n, refresh) = match grant(&mut inner, Provider::Codex, &p) {
         Ok(issued) => issued,
         Err(refusal) => return refusal.into_response(),
@@ -451,101 +482,4 @@ async fn codex_token(State(m): State<Arc<OAuthMock>>, body: Bytes) -> Response {
         StatusCode::OK,
         json!({"id_token": id_token, "access_token": access, "refresh_token": refresh, "expires_in": 864000, "token_type": "Bearer"}),
     )
-}
-
-async fn device_usercode(State(m): State<Arc<OAuthMock>>, body: Bytes) -> Response {
-    if json_params(&body)
-        .and_then(|p| p.get("client_id").cloned())
-        .as_deref()
-        != Some(CODEX_CLIENT_ID)
-    {
-        return oauth_error(
-            StatusCode::BAD_REQUEST,
-            "invalid_client",
-            "unknown client_id",
-        );
-    }
-    let mut inner = m.lock();
-    inner.next += 1;
-    let n = inner.next;
-    let user_code = format!("MOCK-{n:04}");
-    let id = format!("deviceauth_mock_{n}");
-    inner.devices.insert(
-        id.clone(),
-        Device {
-            user_code: user_code.clone(),
-            approved: false,
-            polls: 0,
-        },
-    );
-    // A string, as the real endpoint sometimes sends it.
-    json_reply(
-        StatusCode::OK,
-        json!({"device_auth_id": id, "user_code": user_code, "interval": "1"}),
-    )
-}
-
-async fn device_token(State(m): State<Arc<OAuthMock>>, body: Bytes) -> Response {
-    let p = json_params(&body).unwrap_or_default();
-    let mut inner = m.lock();
-    let auto = inner.auto_approve_polls;
-    let id = p.get("device_auth_id").cloned().unwrap_or_default();
-    let Some(device) = inner.devices.get_mut(&id) else {
-        return oauth_error(
-            StatusCode::BAD_REQUEST,
-            "invalid_request",
-            "unknown device_auth_id",
-        );
-    };
-    if p.get("user_code") != Some(&device.user_code) {
-        return oauth_error(
-            StatusCode::BAD_REQUEST,
-            "invalid_request",
-            "user_code does not match",
-        );
-    }
-    device.polls += 1;
-    if auto.is_some_and(|n| device.polls > n) {
-        device.approved = true;
-    }
-    if !device.approved {
-        // What the real endpoint answers while the user has not entered the code.
-        return json_reply(
-            StatusCode::FORBIDDEN,
-            json!({"error": {"message": "Device authorization is pending", "code": "deviceauth_authorization_pending"}}),
-        );
-    }
-    inner.devices.remove(&id);
-    inner.next += 1;
-    let n = inner.next;
-    let verifier = format!("mock-device-verifier-{n:040}");
-    let code = format!("mock-device-code-{n}");
-    let challenge = s256(&verifier);
-    inner.codes.insert(
-        code.clone(),
-        IssuedCode {
-            provider: Provider::Codex,
-            redirect_uri: CODEX_DEVICE_REDIRECT.into(),
-            challenge: challenge.clone(),
-        },
-    );
-    json_reply(
-        StatusCode::OK,
-        json!({"authorization_code": code, "code_verifier": verifier, "code_challenge": challenge}),
-    )
-}
-
-/// Control: `{"user_code": "MOCK-0001"}` approves that device login.
-async fn device_approve(State(m): State<Arc<OAuthMock>>, body: Bytes) -> Response {
-    let code = json_params(&body)
-        .and_then(|p| p.get("user_code").cloned())
-        .unwrap_or_default();
-    if m.approve_device(&code) {
-        json_reply(StatusCode::OK, json!({"ok": true}))
-    } else {
-        json_reply(
-            StatusCode::NOT_FOUND,
-            json!({"error": "no device login with that user_code"}),
-        )
-    }
 }

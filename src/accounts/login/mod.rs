@@ -11,14 +11,16 @@ use std::fmt;
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
-use secrecy::{ExposeSecret, SecretString};
+use secrecy::SecretString;
 use tokio::sync::{mpsc, watch};
 use tokio_util::sync::CancellationToken;
 
-use super::oauth::codex::{DeviceCode, DevicePoll};
-use super::oauth::{self, claude, codex, CallbackEvent, CallbackListener, Grant, OAuthError, Pkce};
-use super::{AccountId, AccountStore, AccountsError, Provider, SettingsMode, Upserted};
+use super::oauth::{self, claude, codex, CallbackListener, OAuthError, Pkce};
+use super::{AccountId, AccountStore, AccountsError, Provider};
 use crate::config::Endpoints;
+
+mod tasks;
+use tasks::{run_code, run_device, CodeLogin};
 
 /// How the user proves who they are.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -168,14 +170,6 @@ impl Inner {
 #[derive(Clone)]
 pub struct LoginService {
     inner: Arc<Inner>,
-}
-
-/// What a code login needs after the browser step.
-struct CodeLogin {
-    provider: Provider,
-    pkce: Pkce,
-    state: String,
-    redirect_uri: String,
 }
 
 impl LoginService {
@@ -374,154 +368,5 @@ impl LoginService {
         let _ = rx.wait_for(|s| *s != LoginStatus::Pending).await;
         let cancelled = *rx.borrow() == LoginStatus::Cancelled;
         Ok(cancelled)
-    }
-}
-
-/// The listener's next event; never ready without a listener (paste logins).
-async fn next_event(listener: &mut Option<CallbackListener>) -> CallbackEvent {
-    match listener {
-        Some(l) => match l.next().await {
-            Some(event) => event,
-            None => std::future::pending().await,
-        },
-        None => std::future::pending().await,
-    }
-}
-
-async fn run_code(
-    inner: Arc<Inner>,
-    login: CodeLogin,
-    mut listener: Option<CallbackListener>,
-    mut paste: mpsc::Receiver<SecretString>,
-    status: watch::Sender<LoginStatus>,
-    cancel: CancellationToken,
-) {
-    let deadline = tokio::time::sleep(inner.options.timeout);
-    tokio::pin!(deadline);
-    let code = tokio::select! {
-        () = cancel.cancelled() => Err(LoginStatus::Cancelled),
-        () = &mut deadline => Err(timed_out(&inner)),
-        event = next_event(&mut listener) => match event {
-            CallbackEvent::Code(code) => Ok(code),
-            CallbackEvent::Denied(why) => Err(LoginStatus::Failed(OAuthError::Denied(why).to_string())),
-        },
-        pasted = paste.recv() => pasted.ok_or(LoginStatus::Cancelled),
-    };
-    // The port is freed before the (possibly slow) token exchange.
-    if let Some(l) = listener.take() {
-        l.close().await;
-    }
-    let result = match code {
-        Err(status) => status,
-        Ok(code) => tokio::select! {
-            () = cancel.cancelled() => LoginStatus::Cancelled,
-            r = exchange_code(&inner, &login, &code) => r,
-        },
-    };
-    status.send_replace(result);
-}
-
-async fn exchange_code(inner: &Arc<Inner>, login: &CodeLogin, code: &SecretString) -> LoginStatus {
-    let client = &inner.client;
-    let grant = match login.provider {
-        Provider::Claude => {
-            claude::exchange(
-                client,
-                &inner.endpoints.claude,
-                code.expose_secret(),
-                &login.state,
-                &login.redirect_uri,
-                &login.pkce,
-            )
-            .await
-        }
-        Provider::Codex => {
-            codex::exchange(
-                client,
-                &inner.endpoints.codex,
-                code.expose_secret(),
-                &login.redirect_uri,
-                login.pkce.verifier(),
-            )
-            .await
-        }
-    };
-    finish(inner, login.provider, grant).await
-}
-
-async fn run_device(
-    inner: Arc<Inner>,
-    device: DeviceCode,
-    status: watch::Sender<LoginStatus>,
-    cancel: CancellationToken,
-) {
-    let deadline = tokio::time::sleep(inner.options.timeout);
-    tokio::pin!(deadline);
-    let ep = &inner.endpoints.codex;
-    let result = loop {
-        tokio::select! {
-            () = cancel.cancelled() => break LoginStatus::Cancelled,
-            () = &mut deadline => break timed_out(&inner),
-            () = tokio::time::sleep(device.interval) => {}
-        }
-        let polled = tokio::select! {
-            () = cancel.cancelled() => break LoginStatus::Cancelled,
-            p = codex::poll_device(&inner.client, ep, &device) => p,
-        };
-        match polled {
-            Ok(DevicePoll::Pending) => continue,
-            Ok(DevicePoll::Approved {
-                authorization_code,
-                code_verifier,
-            }) => {
-                let grant = tokio::select! {
-                    () = cancel.cancelled() => break LoginStatus::Cancelled,
-                    g = codex::exchange_device(&inner.client, ep, &authorization_code, &code_verifier) => g,
-                };
-                break finish(&inner, Provider::Codex, grant).await;
-            }
-            Err(e) => break LoginStatus::Failed(e.to_string()),
-        }
-    };
-    status.send_replace(result);
-}
-
-fn timed_out(inner: &Inner) -> LoginStatus {
-    LoginStatus::Failed(format!(
-        "the login timed out after {} s without an answer; start it again",
-        inner.options.timeout.as_secs()
-    ))
-}
-
-/// Stores the account and says what happened.
-async fn finish(
-    inner: &Arc<Inner>,
-    provider: Provider,
-    grant: Result<Grant, OAuthError>,
-) -> LoginStatus {
-    let grant = match grant {
-        Ok(g) => g,
-        Err(e) => return LoginStatus::Failed(e.to_string()),
-    };
-    let (account, tokens) = grant.into_account(provider);
-    let (email, plan) = (account.identity.email.clone(), account.plan.clone());
-    let store = inner.store.clone();
-    // The store does blocking file and keychain work.
-    let saved = tokio::task::spawn_blocking(move || {
-        store.upsert(account, &tokens, SettingsMode::KeepExisting)
-    })
-    .await;
-    match saved {
-        Ok(Ok(up)) => LoginStatus::Succeeded(AccountSummary {
-            id: up.id().clone(),
-            provider,
-            email,
-            plan,
-            updated: matches!(up, Upserted::Updated(_)),
-        }),
-        Ok(Err(e)) => LoginStatus::Failed(format!(
-            "signed in, but the account could not be saved: {e}"
-        )),
-        Err(e) => LoginStatus::Failed(format!("signed in, but saving the account failed: {e}")),
     }
 }
