@@ -67,16 +67,17 @@ fn detail(message: &str) -> String {
 fn port_busy_message(provider: Provider, port: u16) -> String {
     let other = match provider {
         Provider::Claude => {
-            "log in with `--manual` (Anthropic's page then shows a code#state to paste here)"
+            "log in with `--manual`: Anthropic's page then shows a code#state to paste here"
         }
         Provider::Codex => {
-            "log in with `--device` (a code to enter at auth.openai.com, no local port)"
+            "log in with `--device` (a code to enter at auth.openai.com), or with `--manual` and \
+             paste the address the browser ends on"
         }
     };
     format!(
         "port {port} on this machine is in use by another program (another login or proxy?), so the \
          browser cannot come back to Switchyard after {provider} sign-in. Close that program and try \
-         again, or {other}, or open the sign-in URL anyway and paste the address the browser ends on."
+         again, or {other}."
     )
 }
 
