@@ -89,6 +89,7 @@ pub fn login(args: LoginArgs) -> anyhow::Result<ExitCode> {
     };
     let options = LoginOptions {
         timeout: Duration::from_secs(args.timeout),
+        proxy: cfg.proxy.clone(),
     };
     let runtime = tokio::runtime::Runtime::new().context("cannot start the async runtime")?;
     runtime.block_on(async move {

@@ -308,6 +308,7 @@ async fn cancel_closes_the_listener_and_frees_the_port() {
 async fn a_login_times_out_and_frees_its_port() {
     let env = env_with(LoginOptions {
         timeout: Duration::from_millis(300),
+        ..LoginOptions::default()
     })
     .await;
     let ticket = env.start(Provider::Codex, LoginMethod::Callback).await;
@@ -403,4 +404,19 @@ async fn a_rate_limited_exchange_waits_out_retry_after() {
         matches!(err, OAuthError::RateLimited { retry_after: Some(d) } if d == Duration::from_secs(1)),
         "{err}"
     );
+}
+
+#[tokio::test]
+async fn codex_paste_login_uses_the_registered_address_without_listening() {
+    let env = env().await;
+    let ticket = env.start(Provider::Codex, LoginMethod::Paste).await;
+    assert!(ticket.callback_port.is_none());
+    let location = env.sign_in(&ticket).await;
+    // Nothing listens there; the user copies the address from the browser's error page.
+    assert!(
+        location.starts_with("http://localhost:1455/auth/callback?code="),
+        "{location}"
+    );
+    env.service.submit_pasted(&ticket.id, &location).unwrap();
+    env.succeeded(&ticket).await;
 }

@@ -80,6 +80,19 @@ pub enum ProxySetting {
     Url(String),
 }
 
+impl ProxySetting {
+    /// Routes a client's traffic as this setting says (`None` elsewhere means the environment's proxy).
+    pub fn apply(
+        &self,
+        builder: reqwest::ClientBuilder,
+    ) -> Result<reqwest::ClientBuilder, reqwest::Error> {
+        Ok(match self {
+            ProxySetting::Direct => builder.no_proxy(),
+            ProxySetting::Url(url) => builder.proxy(reqwest::Proxy::all(url)?),
+        })
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ModelAlias {
     /// What the upstream is asked for.

@@ -17,7 +17,7 @@ use tokio_util::sync::CancellationToken;
 
 use super::oauth::{self, claude, codex, CallbackListener, OAuthError, Pkce};
 use super::{AccountId, AccountStore, AccountsError, Provider};
-use crate::config::Endpoints;
+use crate::config::{Endpoints, ProxySetting, CODEX_CALLBACK_PORT};
 
 mod tasks;
 use tasks::{run_code, run_device, CodeLogin};
@@ -133,12 +133,15 @@ pub enum LoginError {
 pub struct LoginOptions {
     /// How long a login waits for the browser, a paste or a device approval.
     pub timeout: Duration,
+    /// The config's `proxy-url` for the OAuth servers; `None` uses the environment's proxy.
+    pub proxy: Option<ProxySetting>,
 }
 
 impl Default for LoginOptions {
     fn default() -> Self {
         LoginOptions {
             timeout: Duration::from_secs(10 * 60),
+            proxy: None,
         }
     }
 }
@@ -178,11 +181,15 @@ impl LoginService {
         endpoints: Endpoints,
         options: LoginOptions,
     ) -> Result<Self, LoginError> {
-        let client = reqwest::Client::builder()
+        let mut builder = reqwest::Client::builder()
             .timeout(Duration::from_secs(30))
-            .user_agent(concat!("switchyard/", env!("CARGO_PKG_VERSION")))
-            .build()
-            .map_err(LoginError::Client)?;
+            // A token endpoint that redirects would have us re-send codes and verifiers elsewhere.
+            .redirect(reqwest::redirect::Policy::none())
+            .user_agent(concat!("switchyard/", env!("CARGO_PKG_VERSION")));
+        if let Some(proxy) = &options.proxy {
+            builder = proxy.apply(builder).map_err(LoginError::Client)?;
+        }
+        let client = builder.build().map_err(LoginError::Client)?;
         Ok(LoginService {
             inner: Arc::new(Inner {
                 store,
@@ -254,9 +261,14 @@ impl LoginService {
                 let redirect_uri = match (provider, callback_port) {
                     (Provider::Claude, Some(port)) => claude::loopback_redirect_uri(port),
                     (Provider::Claude, None) => claude::MANUAL_REDIRECT_URI.to_string(),
-                    (Provider::Codex, port) => codex::loopback_redirect_uri(
-                        port.unwrap_or(inner.endpoints.codex.callback_port),
-                    ),
+                    (Provider::Codex, Some(port)) => codex::loopback_redirect_uri(port),
+                    // Without a listener the address only has to be the registered one.
+                    (Provider::Codex, None) => {
+                        codex::loopback_redirect_uri(match inner.endpoints.codex.callback_port {
+                            0 => CODEX_CALLBACK_PORT,
+                            configured => configured,
+                        })
+                    }
                 };
                 let url = match provider {
                     Provider::Claude => {
