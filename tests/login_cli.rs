@@ -2,14 +2,14 @@
 //! config of their own and the file secret store in a temp dir: the URL is read from stdout, the
 //! browser step played, and the final address pasted on stdin.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::Stdio;
 use std::time::Duration;
 
 use serde_json::Value;
 use switchyard_mock::MockUpstream;
-use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
-use tokio::process::Command;
+use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader, Lines};
+use tokio::process::{Child, ChildStdout, Command};
 
 async fn run(config: &Path, args: &[&str]) -> (bool, String) {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_switchyard"));
@@ -27,49 +27,73 @@ async fn run(config: &Path, args: &[&str]) -> (bool, String) {
     )
 }
 
-#[tokio::test]
-async fn login_codex_with_a_pasted_url_then_list_and_log_out() {
+/// A mock, and a config in a temp dir whose auth-dir and endpoints point at it.
+async fn setup() -> (MockUpstream, tempfile::TempDir, PathBuf) {
     let mock = MockUpstream::start().await;
     let tmp = tempfile::tempdir().unwrap();
-    let auth_dir = tmp.path().join("auth");
     let config = tmp.path().join("config.yaml");
-    std::fs::write(
-        &config,
-        format!(
-            "auth-dir: \"{}\"\n{}",
-            auth_dir.display(),
-            mock.oauth_endpoints_yaml()
-        ),
-    )
-    .unwrap();
+    let yaml = format!(
+        "auth-dir: \"{}\"\n{}",
+        tmp.path().join("auth").display(),
+        mock.oauth_endpoints_yaml()
+    );
+    std::fs::write(&config, yaml).unwrap();
+    (mock, tmp, config)
+}
 
-    let mut child = Command::new(env!("CARGO_BIN_EXE_switchyard"));
-    child
-        .args([
-            "login",
-            "codex",
-            "--no-browser",
-            "--secret-store",
-            "file",
-            "--config",
-        ])
-        .arg(&config)
+/// Starts `switchyard login <extra…> --no-browser` and returns it with its stdout lines.
+fn spawn_login(config: &Path, extra: &[&str]) -> (Child, Lines<BufReader<ChildStdout>>) {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_switchyard"));
+    cmd.arg("login")
+        .args(extra)
+        .args(["--no-browser", "--secret-store", "file", "--config"])
+        .arg(config)
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .kill_on_drop(true);
-    let mut proc = child.spawn().unwrap();
-    let mut stdout = BufReader::new(proc.stdout.take().unwrap()).lines();
-    let url = tokio::time::timeout(Duration::from_secs(20), async {
+    let mut proc = cmd.spawn().unwrap();
+    let stdout = BufReader::new(proc.stdout.take().unwrap()).lines();
+    (proc, stdout)
+}
+
+/// The first stdout line that `wanted` accepts.
+async fn line_where(
+    lines: &mut Lines<BufReader<ChildStdout>>,
+    wanted: impl Fn(&str) -> bool,
+) -> String {
+    tokio::time::timeout(Duration::from_secs(20), async {
         loop {
-            let line = stdout.next_line().await.unwrap().expect("a URL line");
-            if line.starts_with("http") {
+            let line = lines.next_line().await.unwrap().expect("more output");
+            if wanted(&line) {
                 break line;
             }
         }
     })
     .await
-    .expect("the URL is printed");
+    .expect("the line is printed")
+}
+
+/// Waits for the process and returns its success and the rest of its stdout.
+async fn finish(mut proc: Child, mut lines: Lines<BufReader<ChildStdout>>) -> (bool, String) {
+    let status = tokio::time::timeout(Duration::from_secs(20), proc.wait())
+        .await
+        .expect("login exits")
+        .unwrap();
+    let mut rest = String::new();
+    while let Ok(Some(line)) = lines.next_line().await {
+        rest.push_str(&line);
+        rest.push('\n');
+    }
+    (status.success(), rest)
+}
+
+#[tokio::test]
+async fn login_codex_with_a_pasted_url_then_list_and_log_out() {
+    let (_mock, tmp, config) = setup().await;
+    let auth_dir = tmp.path().join("auth");
+    let (mut proc, mut stdout) = spawn_login(&config, &["codex"]);
+    let url = line_where(&mut stdout, |l| l.starts_with("http")).await;
     assert!(url.contains("/oauth/codex/authorize?"), "{url}");
 
     let browser = reqwest::Client::builder()
@@ -87,16 +111,8 @@ async fn login_codex_with_a_pasted_url_then_list_and_log_out() {
         .unwrap();
     stdin.flush().await.unwrap();
 
-    let status = tokio::time::timeout(Duration::from_secs(20), proc.wait())
-        .await
-        .expect("login exits")
-        .unwrap();
-    let mut rest = String::new();
-    while let Ok(Some(line)) = stdout.next_line().await {
-        rest.push_str(&line);
-        rest.push('\n');
-    }
-    assert!(status.success(), "{rest}");
+    let (ok, rest) = finish(proc, stdout).await;
+    assert!(ok, "{rest}");
     assert!(
         rest.contains("Added codex account codex-user@example.com (plan plus) as codex-"),
         "{rest}"
@@ -126,4 +142,26 @@ async fn login_codex_with_a_pasted_url_then_list_and_log_out() {
     );
     let (ok, _) = run(&config, &["logout", "nobody@example.com"]).await;
     assert!(!ok);
+}
+
+#[tokio::test]
+async fn login_codex_with_a_device_code() {
+    let (mock, _tmp, config) = setup().await;
+    mock.oauth().set_device_auto_approve(None);
+    let (proc, mut stdout) = spawn_login(&config, &["codex", "--device"]);
+    let page = line_where(&mut stdout, |l| l.starts_with("http")).await;
+    assert_eq!(page, "https://auth.openai.com/codex/device");
+    let code = line_where(&mut stdout, |l| l.starts_with("MOCK-")).await;
+    assert!(mock.oauth().approve_device(&code));
+    let (ok, rest) = finish(proc, stdout).await;
+    assert!(ok, "{rest}");
+    assert!(
+        rest.contains("Added codex account codex-user@example.com"),
+        "{rest}"
+    );
+    let (_, listed) = run(&config, &["accounts", "--json"]).await;
+    assert_eq!(
+        serde_json::from_str::<Value>(&listed).unwrap()[0]["provider"],
+        "codex"
+    );
 }
