@@ -1,4 +1,6 @@
-//! The headless `switchyard` binary: serve, check a config, list models.
+//! The headless `switchyard` binary: serve, check a config, list models, log into accounts.
+
+mod accounts_cli;
 
 use std::io::{IsTerminal, Write};
 use std::path::{Path, PathBuf};
@@ -47,6 +49,12 @@ enum Command {
         #[arg(long, short)]
         config: Option<PathBuf>,
     },
+    /// Log into a Claude or Codex subscription (opens the browser; a pasted answer works too).
+    Login(accounts_cli::LoginArgs),
+    /// List the accounts: provider, email, plan, status.
+    Accounts(accounts_cli::AccountsArgs),
+    /// Remove an account and its tokens (by id or email).
+    Logout(accounts_cli::LogoutArgs),
 }
 
 #[derive(Subcommand)]
@@ -63,6 +71,9 @@ fn main() -> ExitCode {
             command: ConfigCommand::Check { path },
         } => check(&path),
         Command::Models { config } => models(config),
+        Command::Login(args) => accounts_cli::login(args),
+        Command::Accounts(args) => accounts_cli::accounts(args),
+        Command::Logout(args) => accounts_cli::logout(args),
     };
     match result {
         Ok(code) => code,
@@ -202,8 +213,14 @@ fn models(config_path: Option<PathBuf>) -> anyhow::Result<ExitCode> {
         );
         return Ok(ExitCode::SUCCESS);
     }
-    let header = ["MODEL", "PROVIDER", "UPSTREAM MODEL", "CREDENTIAL"].map(String::from);
-    let widths: Vec<usize> = (0..4)
+    print_table(["MODEL", "PROVIDER", "UPSTREAM MODEL", "CREDENTIAL"], &rows);
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Left-aligned columns, two spaces apart, the header first.
+fn print_table<const N: usize>(header: [&str; N], rows: &[[String; N]]) {
+    let header = header.map(String::from);
+    let widths: Vec<usize> = (0..N)
         .map(|i| {
             rows.iter()
                 .chain([&header])
@@ -212,7 +229,7 @@ fn models(config_path: Option<PathBuf>) -> anyhow::Result<ExitCode> {
                 .unwrap_or(0)
         })
         .collect();
-    for row in [&header].into_iter().chain(&rows) {
+    for row in [&header].into_iter().chain(rows) {
         let line: Vec<String> = row
             .iter()
             .zip(&widths)
@@ -220,5 +237,4 @@ fn models(config_path: Option<PathBuf>) -> anyhow::Result<ExitCode> {
             .collect();
         println!("{}", line.join("  ").trim_end());
     }
-    Ok(ExitCode::SUCCESS)
 }

@@ -13,7 +13,9 @@ pub mod cliproxy;
 mod fsutil;
 pub mod import;
 pub mod jwt;
+pub mod login;
 pub mod model;
+pub mod oauth;
 pub mod secret;
 pub mod store;
 mod tokens;
@@ -66,6 +68,18 @@ pub enum AccountsError {
     InvalidId(String),
     #[error("not a JWT: {0}")]
     Jwt(String),
+}
+
+/// The accounts of a config's `auth-dir`: the account list in `<auth-dir>/switchyard/`, the tokens in
+/// the OS keychain or, with the file store, as `switchyard-<id>.json` in auth-dir itself (the
+/// CLIProxyAPI auth-file reader skips those names). One folder the user already chose, so a
+/// `--config` with its own auth-dir keeps everything apart.
+pub fn open_account_store(
+    auth_dir: &std::path::Path,
+    choice: SecretStoreChoice,
+) -> Result<AccountStore, AccountsError> {
+    let secrets = open_secret_store(choice, auth_dir)?;
+    AccountStore::open(&auth_dir.join("switchyard"), secrets)
 }
 
 pub(crate) fn io_err(path: impl Into<PathBuf>) -> impl FnOnce(std::io::Error) -> AccountsError {

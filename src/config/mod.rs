@@ -2,6 +2,7 @@
 //! [`Config`] snapshot; [`ConfigWatcher`] hot-reloads it.
 
 mod defaults;
+mod endpoints;
 mod raw;
 mod resolve;
 mod schema;
@@ -16,6 +17,9 @@ use std::time::Duration;
 use secrecy::SecretString;
 
 pub use defaults::{default_config_path, ensure_default_config, FirstRun};
+pub use endpoints::{
+    ClaudeEndpoints, CodexEndpoints, Endpoints, CLAUDE_CALLBACK_PORT, CODEX_CALLBACK_PORT,
+};
 pub use watch::{ConfigWatcher, OnReload};
 pub use yaml::Pos;
 
@@ -74,6 +78,19 @@ pub enum ProxySetting {
     Direct,
     /// `http://`, `https://`, `socks5://` or `socks5h://`.
     Url(String),
+}
+
+impl ProxySetting {
+    /// Routes a client's traffic as this setting says (`None` elsewhere means the environment's proxy).
+    pub fn apply(
+        &self,
+        builder: reqwest::ClientBuilder,
+    ) -> Result<reqwest::ClientBuilder, reqwest::Error> {
+        Ok(match self {
+            ProxySetting::Direct => builder.no_proxy(),
+            ProxySetting::Url(url) => builder.proxy(reqwest::Proxy::all(url)?),
+        })
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -149,6 +166,8 @@ pub struct Config {
     /// How long a translated stream may stay silent before the client gets a keep-alive; `None` disables.
     pub keepalive: Option<Duration>,
     pub credentials: Vec<Arc<Credential>>,
+    /// Where the Claude and Codex OAuth and API servers are (`endpoints:`).
+    pub endpoints: Endpoints,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

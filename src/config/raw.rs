@@ -27,6 +27,27 @@ pub struct RawConfig {
     pub codex_api_key: Vec<RawKeyEntry>,
     pub gemini_api_key: Vec<RawKeyEntry>,
     pub openai_compatibility: Vec<RawCompat>,
+    pub endpoints: RawEndpoints,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(rename_all = "kebab-case", default)]
+pub struct RawEndpoints {
+    pub claude: RawProviderEndpoints,
+    pub codex: RawProviderEndpoints,
+}
+
+/// Both providers' keys in one shape; the schema already refused keys a provider does not have.
+#[derive(Debug, Default, Deserialize)]
+#[serde(rename_all = "kebab-case", default)]
+pub struct RawProviderEndpoints {
+    pub authorize: Option<String>,
+    pub token: Option<String>,
+    pub device_code: Option<String>,
+    pub device_token: Option<String>,
+    pub api: Option<String>,
+    pub usage: Option<String>,
+    pub callback_port: Option<i64>,
 }
 
 #[derive(Debug, Default, Deserialize)]

@@ -19,7 +19,7 @@ use super::{
 pub const DEFAULT_PORT: u16 = 8317;
 const ENV_PREFIX: &str = "os.environ/";
 
-struct Ctx<'a> {
+pub(super) struct Ctx<'a> {
     doc: &'a Node,
     env: EnvLookup<'a>,
     dir: &'a Path,
@@ -31,7 +31,7 @@ impl Ctx<'_> {
         self.doc.find(path).map(Node::pos).unwrap_or_default()
     }
 
-    fn error(&mut self, path: &str, message: impl Into<String>) {
+    pub(super) fn error(&mut self, path: &str, message: impl Into<String>) {
         let pos = self.pos(path);
         self.problems.push(Diagnostic {
             pos,
@@ -88,7 +88,12 @@ impl Ctx<'_> {
 
     /// The parsed base URL, or `None` after recording an error. Parsed once here so that requests only
     /// append a path (URL parsing is a noticeable part of a proxied request's CPU).
-    fn base_url(&mut self, path: &str, value: Option<&str>, default: &str) -> Option<url::Url> {
+    pub(super) fn base_url(
+        &mut self,
+        path: &str,
+        value: Option<&str>,
+        default: &str,
+    ) -> Option<url::Url> {
         let value = value
             .map(str::trim)
             .filter(|v| !v.is_empty())
@@ -366,6 +371,7 @@ fn build(ctx: &mut Ctx<'_>, raw: RawConfig) -> Config {
         None => super::defaults::default_auth_dir(),
     };
     let proxy = ctx.proxy("proxy-url", raw.proxy_url.as_deref());
+    let endpoints = super::endpoints::resolve(ctx, &raw.endpoints.claude, &raw.endpoints.codex);
     let mut credentials = Vec::new();
     for (provider, entries) in [
         (Provider::Claude, &raw.claude_api_key),
@@ -465,6 +471,7 @@ fn build(ctx: &mut Ctx<'_>, raw: RawConfig) -> Config {
         shutdown_timeout: Duration::from_secs(shutdown_timeout),
         keepalive,
         credentials,
+        endpoints,
     }
 }
 

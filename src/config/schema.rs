@@ -112,6 +112,29 @@ const STREAMING: &[Field] = &[
 
 const BROWSER_ACCESS: &[Field] = &[f("allowed-origins", STRINGS), f("allowed-hosts", STRINGS)];
 
+const CLAUDE_ENDPOINTS: &[Field] = &[
+    f("authorize", Ty::Str),
+    f("token", Ty::Str),
+    f("api", Ty::Str),
+    f("usage", Ty::Str),
+    f("callback-port", Ty::Int),
+];
+
+const CODEX_ENDPOINTS: &[Field] = &[
+    f("authorize", Ty::Str),
+    f("token", Ty::Str),
+    f("device-code", Ty::Str),
+    f("device-token", Ty::Str),
+    f("api", Ty::Str),
+    f("usage", Ty::Str),
+    f("callback-port", Ty::Int),
+];
+
+const ENDPOINTS: &[Field] = &[
+    f("claude", Ty::Obj(CLAUDE_ENDPOINTS)),
+    f("codex", Ty::Obj(CODEX_ENDPOINTS)),
+];
+
 pub const ROOT: &[Field] = &[
     f("host", Ty::Str),
     f("port", Ty::Int),
@@ -132,6 +155,7 @@ pub const ROOT: &[Field] = &[
     f("codex-api-key", Ty::List(&Ty::Obj(KEY_ENTRY))),
     f("gemini-api-key", Ty::List(&Ty::Obj(KEY_ENTRY))),
     f("openai-compatibility", Ty::List(&Ty::Obj(COMPAT))),
+    f("endpoints", Ty::Obj(ENDPOINTS)),
     // CLIProxyAPI keys accepted as they are and reported once as not implemented yet.
     ignored("pprof"),
     ignored("commercial-mode"),

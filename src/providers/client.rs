@@ -37,16 +37,14 @@ impl HttpClients {
             .pool_idle_timeout(Duration::from_secs(90))
             // Redirects from an API endpoint would silently re-send credentials elsewhere.
             .redirect(reqwest::redirect::Policy::none());
-        match &key {
-            None => {}
-            Some(ProxySetting::Direct) => builder = builder.no_proxy(),
-            Some(ProxySetting::Url(url)) => {
-                let proxy = reqwest::Proxy::all(url).map_err(|source| ProxyError {
-                    url: url.clone(),
-                    source,
-                })?;
-                builder = builder.proxy(proxy);
-            }
+        if let Some(setting) = &key {
+            builder = setting.apply(builder).map_err(|source| ProxyError {
+                url: match setting {
+                    ProxySetting::Url(url) => url.clone(),
+                    ProxySetting::Direct => "direct".into(),
+                },
+                source,
+            })?;
         }
         let client = builder.build().map_err(|source| ProxyError {
             url: format!("{key:?}"),

@@ -20,6 +20,7 @@
 
 mod control;
 mod families;
+pub mod oauth;
 mod paced;
 mod plan;
 mod recorded;
@@ -30,6 +31,7 @@ mod server;
 mod sse;
 mod types;
 
+pub use oauth::{MockIdentity, OAuthMock};
 pub use recorded::Recorded;
 pub use server::MockUpstream;
 pub use types::{Chunking, Family, Kind, Reply, Step};

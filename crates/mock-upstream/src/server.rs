@@ -14,6 +14,7 @@ use bytes::Bytes;
 use serde_json::Value;
 use tokio::sync::watch;
 
+use crate::oauth::OAuthMock;
 use crate::paced::paced_body;
 use crate::plan::{plan, Plan, PlanBody};
 use crate::recorded::{Recorded, ReplyGuard};
@@ -72,6 +73,7 @@ impl Shared {
 pub struct MockUpstream {
     addr: SocketAddr,
     shared: Arc<Shared>,
+    oauth: Arc<OAuthMock>,
     /// Dropping it (with the mock) ends the accept loop and every paced or hanging body.
     stop: watch::Sender<bool>,
 }
@@ -101,7 +103,9 @@ impl MockUpstream {
             count: watch::channel(0).0,
             shutdown: shutdown.clone(),
         });
+        let oauth = Arc::new(OAuthMock::default());
         let app = axum::Router::new()
+            .nest("/oauth", crate::oauth::router(oauth.clone()))
             .fallback(handle)
             .with_state(shared.clone());
         // No Nagle: each paced write must leave at once, or split/merged chunking and stall
@@ -118,7 +122,12 @@ impl MockUpstream {
                 .with_graceful_shutdown(signal)
                 .await;
         });
-        Ok(MockUpstream { addr, shared, stop })
+        Ok(MockUpstream {
+            addr,
+            shared,
+            oauth,
+            stop,
+        })
     }
 
     pub fn addr(&self) -> SocketAddr {
@@ -128,6 +137,20 @@ impl MockUpstream {
     /// `http://127.0.0.1:PORT/anthropic` etc.: the base URL to configure for a provider.
     pub fn base_url(&self, family: Family) -> String {
         format!("http://{}{}", self.addr, family.prefix())
+    }
+
+    /// The mock OAuth servers (`/oauth/claude/…`, `/oauth/codex/…`): identities, device approval.
+    pub fn oauth(&self) -> &OAuthMock {
+        &self.oauth
+    }
+
+    /// An `endpoints:` config block pointing Claude's and Codex's OAuth at this mock, with callback
+    /// ports 0 (any free port) so tests never touch the real 54545 and 1455.
+    pub fn oauth_endpoints_yaml(&self) -> String {
+        let base = format!("http://{}/oauth", self.addr);
+        format!(
+            "endpoints:\n  claude:\n    authorize: {base}/claude/authorize\n    token: {base}/claude/token\n    callback-port: 0\n  codex:\n    authorize: {base}/codex/authorize\n    token: {base}/codex/token\n    device-code: {base}/codex/deviceauth/usercode\n    device-token: {base}/codex/deviceauth/token\n    callback-port: 0\n"
+        )
     }
 
     /// Replaces the script and clears the request log.

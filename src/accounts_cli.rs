@@ -1,0 +1,286 @@
+//! `switchyard login`, `accounts` and `logout`: the terminal face of the login service and the
+//! account store.
+
+use std::io::Write;
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::{bail, Context};
+use switchyard::accounts::login::{
+    LoginMethod, LoginOptions, LoginService, LoginStatus, LoginTicket,
+};
+use switchyard::accounts::{
+    open_account_store, AccountId, AccountStore, Provider, SecretStoreChoice,
+};
+use switchyard::config::{self, Config};
+
+/// Flags every account command shares.
+#[derive(clap::Args, Debug)]
+pub struct StoreArgs {
+    /// Config file (for `auth-dir` and `endpoints`); default `<user config dir>/switchyard/config.yaml`.
+    #[arg(long, short)]
+    config: Option<PathBuf>,
+    /// Where tokens live: `auto` (the OS keychain when one answers, else files in auth-dir),
+    /// `keychain` or `file`.
+    #[arg(long, default_value = "auto", value_parser = parse_choice)]
+    secret_store: SecretStoreChoice,
+}
+
+fn parse_choice(s: &str) -> Result<SecretStoreChoice, String> {
+    match s {
+        "auto" => Ok(SecretStoreChoice::Auto),
+        "keychain" => Ok(SecretStoreChoice::Keychain),
+        "file" => Ok(SecretStoreChoice::File),
+        _ => Err("use auto, keychain or file".into()),
+    }
+}
+
+fn parse_provider(s: &str) -> Result<Provider, String> {
+    s.parse().map_err(|()| "use claude or codex".to_string())
+}
+
+#[derive(clap::Args, Debug)]
+pub struct LoginArgs {
+    /// claude or codex.
+    #[arg(value_parser = parse_provider)]
+    provider: Provider,
+    /// Codex: log in with a code entered at auth.openai.com (no local port, no browser here).
+    #[arg(long, conflicts_with = "manual")]
+    device: bool,
+    /// Do not listen for the browser: paste the answer instead (Claude's page shows a code#state).
+    #[arg(long)]
+    manual: bool,
+    /// Print the URL but do not open a browser.
+    #[arg(long)]
+    no_browser: bool,
+    /// Give up after this many seconds.
+    #[arg(long, default_value_t = 600)]
+    timeout: u64,
+    #[command(flatten)]
+    store: StoreArgs,
+}
+
+/// The config named, or the default one when it exists, or built-in defaults.
+fn load_config(path: Option<&PathBuf>) -> anyhow::Result<Arc<Config>> {
+    let path = path.cloned().unwrap_or_else(config::default_config_path);
+    if !path.exists() {
+        let loaded = config::load_str("", std::path::Path::new("."), &config::process_env)
+            .map_err(|_| anyhow::anyhow!("the built-in default config does not load"))?;
+        return Ok(loaded.config);
+    }
+    Ok(config::load_file(&path)?.config)
+}
+
+fn open_store(args: &StoreArgs) -> anyhow::Result<(Arc<Config>, AccountStore)> {
+    let cfg = load_config(args.config.as_ref())?;
+    let store = open_account_store(&cfg.auth_dir, args.secret_store)
+        .with_context(|| format!("cannot open the accounts in {}", cfg.auth_dir.display()))?;
+    Ok((cfg, store))
+}
+
+pub fn login(args: LoginArgs) -> anyhow::Result<ExitCode> {
+    let (cfg, store) = open_store(&args.store)?;
+    let method = match (args.device, args.manual) {
+        (true, _) => LoginMethod::Device,
+        (_, true) => LoginMethod::Paste,
+        _ => LoginMethod::Callback,
+    };
+    let options = LoginOptions {
+        timeout: Duration::from_secs(args.timeout),
+        proxy: cfg.proxy.clone(),
+    };
+    let runtime = tokio::runtime::Runtime::new().context("cannot start the async runtime")?;
+    runtime.block_on(async move {
+        let service = LoginService::new(Arc::new(store), cfg.endpoints.clone(), options)?;
+        let ticket = service.start(args.provider, method).await?;
+        show(&ticket);
+        if !args.no_browser {
+            let target = ticket.url.as_ref().or(ticket.verification_url.as_ref());
+            if let Some(url) = target {
+                if let Err(e) = open_browser(url) {
+                    eprintln!("(could not open a browser: {e}; open the URL yourself)");
+                }
+            }
+        }
+        let mut lines = stdin_lines();
+        let outcome = loop {
+            tokio::select! {
+                status = service.wait(&ticket.id) => break status?,
+                Some(line) = lines.recv(), if ticket.method != LoginMethod::Device => {
+                    if line.trim().is_empty() {
+                        continue;
+                    }
+                    // A bad paste is explained and the login keeps waiting.
+                    if let Err(e) = service.submit_pasted(&ticket.id, &line) {
+                        eprintln!("{e}");
+                    }
+                }
+                _ = tokio::signal::ctrl_c() => {
+                    service.cancel(&ticket.id).await?;
+                    break LoginStatus::Cancelled;
+                }
+            }
+        };
+        match outcome {
+            LoginStatus::Succeeded(summary) => {
+                println!("{summary}");
+                Ok(ExitCode::SUCCESS)
+            }
+            LoginStatus::Failed(why) => bail!("login failed: {why}"),
+            LoginStatus::Cancelled => bail!("login cancelled"),
+            LoginStatus::Pending => bail!("login ended while still pending"),
+        }
+    })
+}
+
+fn show(ticket: &LoginTicket) {
+    let provider = ticket.provider;
+    let mut out = std::io::stdout().lock();
+    let _ = match (&ticket.url, &ticket.user_code, &ticket.verification_url) {
+        (_, Some(code), Some(page)) => writeln!(
+            out,
+            "To log into {provider}, open this page:\n{page}\nand enter this code:\n{code}\nWaiting for approval…"
+        ),
+        (Some(url), _, _) if ticket.method == LoginMethod::Paste => writeln!(
+            out,
+            "To log into {provider}, open this URL and sign in:\n{url}\nThen paste the code the page shows (or the final address) here and press Enter:"
+        ),
+        (Some(url), _, _) => writeln!(
+            out,
+            "To log into {provider}, open this URL and sign in:\n{url}\nWaiting for the browser to come back to port {}… (or paste the final address here and press Enter)",
+            ticket.callback_port.unwrap_or_default()
+        ),
+        _ => Ok(()),
+    };
+    // Whoever reads our output (a person or a test) needs the URL now, not at exit.
+    let _ = out.flush();
+}
+
+/// Lines typed or piped on stdin, read on a thread of their own (stdin has no async reader that
+/// works on every platform).
+fn stdin_lines() -> tokio::sync::mpsc::Receiver<String> {
+    let (tx, rx) = tokio::sync::mpsc::channel(4);
+    std::thread::spawn(move || {
+        for line in std::io::stdin().lines() {
+            let Ok(line) = line else { break };
+            if tx.blocking_send(line).is_err() {
+                break;
+            }
+        }
+    });
+    rx
+}
+
+/// Opens `url` in the default browser; a failure is the caller's to report, never fatal.
+fn open_browser(url: &str) -> std::io::Result<()> {
+    #[cfg(target_os = "macos")]
+    let mut cmd = std::process::Command::new("open");
+    #[cfg(windows)]
+    let mut cmd = {
+        // `start` would need cmd.exe quoting for the `&` in the URL; this handler takes it as is.
+        let mut c = std::process::Command::new("rundll32");
+        c.arg("url.dll,FileProtocolHandler");
+        c
+    };
+    #[cfg(all(unix, not(target_os = "macos")))]
+    let mut cmd = std::process::Command::new("xdg-open");
+    let mut child = cmd
+        .arg(url)
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()?;
+    // Reap the opener whenever it ends, so it never lingers as a zombie.
+    std::thread::spawn(move || {
+        let _ = child.wait();
+    });
+    Ok(())
+}
+
+#[derive(clap::Args, Debug)]
+pub struct AccountsArgs {
+    /// Print JSON (one array of account objects) instead of a table.
+    #[arg(long)]
+    json: bool,
+    #[command(flatten)]
+    store: StoreArgs,
+}
+
+pub fn accounts(args: AccountsArgs) -> anyhow::Result<ExitCode> {
+    let (_, store) = open_store(&args.store)?;
+    let list = store.list()?;
+    if args.json {
+        println!("{}", serde_json::to_string_pretty(&list)?);
+        return Ok(ExitCode::SUCCESS);
+    }
+    if list.is_empty() {
+        println!("No accounts yet: `switchyard login claude` or `switchyard login codex`.");
+        return Ok(ExitCode::SUCCESS);
+    }
+    let rows: Vec<[String; 5]> = list
+        .iter()
+        .map(|a| {
+            let status = serde_json::to_value(a.status)
+                .ok()
+                .and_then(|v| v.as_str().map(String::from))
+                .unwrap_or_default();
+            let status = if a.settings.disabled {
+                format!("{status}, disabled")
+            } else {
+                status
+            };
+            [
+                a.id.to_string(),
+                a.provider.to_string(),
+                a.identity.email.clone().unwrap_or_else(|| "-".into()),
+                a.plan.clone().unwrap_or_else(|| "-".into()),
+                status,
+            ]
+        })
+        .collect();
+    crate::print_table(["ID", "PROVIDER", "EMAIL", "PLAN", "STATUS"], &rows);
+    Ok(ExitCode::SUCCESS)
+}
+
+#[derive(clap::Args, Debug)]
+pub struct LogoutArgs {
+    /// The account's id or email.
+    account: String,
+    #[command(flatten)]
+    store: StoreArgs,
+}
+
+pub fn logout(args: LogoutArgs) -> anyhow::Result<ExitCode> {
+    let (_, store) = open_store(&args.store)?;
+    let wanted = args.account.trim();
+    let matches: Vec<AccountId> = store
+        .list()?
+        .into_iter()
+        .filter(|a| {
+            a.id.as_str() == wanted
+                || a.identity
+                    .email
+                    .as_deref()
+                    .is_some_and(|e| e.eq_ignore_ascii_case(wanted))
+        })
+        .map(|a| a.id)
+        .collect();
+    match matches.as_slice() {
+        [] => bail!("no account {wanted:?}; `switchyard accounts` lists them"),
+        [id] => {
+            store.remove(id)?;
+            println!("Removed {id} and its tokens.");
+            Ok(ExitCode::SUCCESS)
+        }
+        several => {
+            let ids: Vec<&str> = several.iter().map(AccountId::as_str).collect();
+            bail!(
+                "{wanted:?} names {} accounts ({}); log out one by id",
+                ids.len(),
+                ids.join(", ")
+            )
+        }
+    }
+}
