@@ -107,6 +107,8 @@ fn serve(config_path: Option<PathBuf>) -> anyhow::Result<ExitCode> {
     });
     let runtime = tokio::runtime::Runtime::new().context("cannot start the async runtime")?;
     runtime.block_on(async move {
+        let mut signals =
+            ShutdownSignals::install().context("cannot listen for shutdown signals")?;
         let mut proxy = switchyard::start(StartOptions {
             config_path,
             on_config: Some(on_config),
@@ -126,7 +128,7 @@ fn serve(config_path: Option<PathBuf>) -> anyhow::Result<ExitCode> {
         let _ = std::io::stdout().flush();
         tokio::select! {
             why = proxy.stopped() => anyhow::bail!("{why}"),
-            () = shutdown_signal() => {}
+            () = signals.recv() => {}
         }
         tracing::info!("shutting down: finishing in-flight requests");
         proxy.shutdown().await;
@@ -134,27 +136,50 @@ fn serve(config_path: Option<PathBuf>) -> anyhow::Result<ExitCode> {
     })
 }
 
-/// SIGINT or SIGTERM (Ctrl+C or Ctrl+Break on Windows).
-async fn shutdown_signal() {
-    let ctrl_c = async {
-        if tokio::signal::ctrl_c().await.is_err() {
-            std::future::pending::<()>().await;
-        }
-    };
+/// SIGINT or SIGTERM (Ctrl+C or Ctrl+Break on Windows). The handlers are installed when this is created,
+/// before "listening" is printed: a signal sent the moment a supervisor sees that line must still mean a
+/// clean shutdown, not the default action (killed, exit 130).
+struct ShutdownSignals {
     #[cfg(unix)]
-    let term = async {
-        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(mut s) => {
-                s.recv().await;
-            }
-            Err(_) => std::future::pending::<()>().await,
+    interrupt: tokio::signal::unix::Signal,
+    #[cfg(unix)]
+    terminate: tokio::signal::unix::Signal,
+    #[cfg(windows)]
+    ctrl_c: tokio::signal::windows::CtrlC,
+    #[cfg(windows)]
+    ctrl_break: tokio::signal::windows::CtrlBreak,
+}
+
+impl ShutdownSignals {
+    fn install() -> std::io::Result<Self> {
+        #[cfg(unix)]
+        {
+            use tokio::signal::unix::{signal, SignalKind};
+            Ok(ShutdownSignals {
+                interrupt: signal(SignalKind::interrupt())?,
+                terminate: signal(SignalKind::terminate())?,
+            })
         }
-    };
-    #[cfg(not(unix))]
-    let term = std::future::pending::<()>();
-    tokio::select! {
-        () = ctrl_c => {}
-        () = term => {}
+        #[cfg(windows)]
+        {
+            Ok(ShutdownSignals {
+                ctrl_c: tokio::signal::windows::ctrl_c()?,
+                ctrl_break: tokio::signal::windows::ctrl_break()?,
+            })
+        }
+    }
+
+    async fn recv(&mut self) {
+        #[cfg(unix)]
+        tokio::select! {
+            _ = self.interrupt.recv() => {}
+            _ = self.terminate.recv() => {}
+        }
+        #[cfg(windows)]
+        tokio::select! {
+            _ = self.ctrl_c.recv() => {}
+            _ = self.ctrl_break.recv() => {}
+        }
     }
 }
 
