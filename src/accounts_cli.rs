@@ -12,7 +12,8 @@ use switchyard::accounts::login::{
     LoginMethod, LoginOptions, LoginService, LoginStatus, LoginTicket,
 };
 use switchyard::accounts::{
-    open_account_store, AccountId, AccountStore, Provider, SecretStoreChoice,
+    cliproxy, import, open_account_store, Account, AccountStore, Provider, SecretStoreChoice,
+    SettingsMode, Upserted,
 };
 use switchyard::config::{self, Config};
 
@@ -254,8 +255,16 @@ pub struct LogoutArgs {
 
 pub fn logout(args: LogoutArgs) -> anyhow::Result<ExitCode> {
     let (_, store) = open_store(&args.store)?;
-    let wanted = args.account.trim();
-    let matches: Vec<AccountId> = store
+    let account = find_one(&store, &args.account)?;
+    store.remove(&account.id)?;
+    println!("Removed {} and its tokens.", account.id);
+    Ok(ExitCode::SUCCESS)
+}
+
+/// The one account `wanted` names, by id or email.
+fn find_one(store: &AccountStore, wanted: &str) -> anyhow::Result<Account> {
+    let wanted = wanted.trim();
+    let mut matches: Vec<Account> = store
         .list()?
         .into_iter()
         .filter(|a| {
@@ -265,22 +274,95 @@ pub fn logout(args: LogoutArgs) -> anyhow::Result<ExitCode> {
                     .as_deref()
                     .is_some_and(|e| e.eq_ignore_ascii_case(wanted))
         })
-        .map(|a| a.id)
         .collect();
-    match matches.as_slice() {
-        [] => bail!("no account {wanted:?}; `switchyard accounts` lists them"),
-        [id] => {
-            store.remove(id)?;
-            println!("Removed {id} and its tokens.");
-            Ok(ExitCode::SUCCESS)
-        }
-        several => {
-            let ids: Vec<&str> = several.iter().map(AccountId::as_str).collect();
+    match matches.len() {
+        0 => bail!("no account {wanted:?}; `switchyard accounts` lists them"),
+        1 => Ok(matches.remove(0)),
+        n => {
+            let ids: Vec<&str> = matches.iter().map(|a| a.id.as_str()).collect();
             bail!(
-                "{wanted:?} names {} accounts ({}); log out one by id",
-                ids.len(),
+                "{wanted:?} names {n} accounts ({}); use an id",
                 ids.join(", ")
             )
         }
     }
+}
+
+/// Where `switchyard import` reads from.
+#[derive(Clone, Copy, Debug, clap::ValueEnum)]
+pub enum ImportSource {
+    /// Claude Code's login, `~/.claude/.credentials.json`.
+    ClaudeCode,
+    /// Codex CLI's login, `~/.codex/auth.json`.
+    CodexCli,
+    /// CLIProxyAPI's account files in the config's `auth-dir`.
+    AuthDir,
+}
+
+#[derive(clap::Args, Debug)]
+pub struct ImportArgs {
+    source: ImportSource,
+    #[command(flatten)]
+    store: StoreArgs,
+}
+
+pub fn import(args: ImportArgs) -> anyhow::Result<ExitCode> {
+    let (cfg, store) = open_store(&args.store)?;
+    let home = dirs::home_dir().context("cannot tell where your home folder is")?;
+    let imported = match args.source {
+        ImportSource::ClaudeCode => import::import_claude_code(&home)?,
+        ImportSource::CodexCli => import::import_codex_cli(&home)?,
+        ImportSource::AuthDir => {
+            let r = cliproxy::reconcile_auth_dir(&store, &cfg.auth_dir)?;
+            for (path, why) in &r.skipped {
+                eprintln!("skipped {}: {why}", path.display());
+            }
+            println!(
+                "{}: {} added, {} updated, {} removed.",
+                cfg.auth_dir.display(),
+                r.added.len(),
+                r.changed.len(),
+                r.removed.len()
+            );
+            return Ok(ExitCode::SUCCESS);
+        }
+    };
+    let email = imported.account.identity.email.clone();
+    let provider = imported.account.provider;
+    let (verb, id) = match store.import(imported, SettingsMode::KeepExisting)? {
+        Upserted::Added(id) => ("Added", id),
+        Upserted::Updated(id) => ("Updated", id),
+    };
+    println!(
+        "{verb} {provider} account {} ({id}).",
+        email.as_deref().unwrap_or("without an email")
+    );
+    Ok(ExitCode::SUCCESS)
+}
+
+#[derive(clap::Args, Debug)]
+pub struct ExportArgs {
+    /// The account's id or email.
+    account: String,
+    /// Folder to write the CLIProxyAPI file into; default the config's `auth-dir`.
+    #[arg(long)]
+    dir: Option<PathBuf>,
+    #[command(flatten)]
+    store: StoreArgs,
+}
+
+/// Writes an account as a CLIProxyAPI auth file, for going back or running both side by side.
+pub fn export(args: ExportArgs) -> anyhow::Result<ExitCode> {
+    let (cfg, store) = open_store(&args.store)?;
+    let account = find_one(&store, &args.account)?;
+    let tokens = store
+        .tokens(&account.id)?
+        .with_context(|| format!("{} has no stored tokens; log in again", account.id))?;
+    let dir = args.dir.unwrap_or_else(|| cfg.auth_dir.clone());
+    let path = cliproxy::write_auth_file(&dir, &account, &tokens)?;
+    println!(
+        "Wrote {} (owner-only; it holds the tokens).",
+        path.display()
+    );
+    Ok(ExitCode::SUCCESS)
 }

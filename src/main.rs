@@ -55,6 +55,10 @@ enum Command {
     Accounts(accounts_cli::AccountsArgs),
     /// Remove an account and its tokens (by id or email).
     Logout(accounts_cli::LogoutArgs),
+    /// Bring in an existing login: Claude Code's, Codex CLI's, or CLIProxyAPI's auth-dir files.
+    Import(accounts_cli::ImportArgs),
+    /// Write an account as a CLIProxyAPI auth file.
+    Export(accounts_cli::ExportArgs),
 }
 
 #[derive(Subcommand)]
@@ -74,6 +78,8 @@ fn main() -> ExitCode {
         Command::Login(args) => accounts_cli::login(args),
         Command::Accounts(args) => accounts_cli::accounts(args),
         Command::Logout(args) => accounts_cli::logout(args),
+        Command::Import(args) => accounts_cli::import(args),
+        Command::Export(args) => accounts_cli::export(args),
     };
     match result {
         Ok(code) => code,

@@ -1,6 +1,6 @@
-//! The `switchyard` binary's `login`, `accounts` and `logout` against the mock OAuth server, with a
-//! config of their own and the file secret store in a temp dir: the URL is read from stdout, the
-//! browser step played, and the final address pasted on stdin.
+//! The `switchyard` binary's account commands, each with a config of its own and the file secret store
+//! in a temp dir. Logins run against the mock OAuth server: the URL is read from stdout, the browser
+//! step played, and the final address pasted on stdin. Imports read the hand-written fixtures.
 
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
@@ -164,4 +164,121 @@ async fn login_codex_with_a_device_code() {
         serde_json::from_str::<Value>(&listed).unwrap()[0]["provider"],
         "codex"
     );
+}
+
+/// `switchyard …` with HOME at the hand-written fixtures, tokens in files under `dir`.
+fn cli_at_home(dir: &Path, args: &[&str]) -> (bool, String) {
+    let home = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/accounts/home");
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_switchyard"))
+        .args(args)
+        .arg("--config")
+        .arg(dir.join("config.yaml"))
+        .args(["--secret-store", "file"])
+        .env("HOME", home)
+        .output()
+        .unwrap();
+    let mut text = String::from_utf8_lossy(&out.stdout).into_owned();
+    // stdout alone when it worked (`accounts --json` must parse); the reason too when it did not.
+    if !out.status.success() {
+        text.push_str(&String::from_utf8_lossy(&out.stderr));
+    }
+    (out.status.success(), text)
+}
+
+#[test]
+fn import_existing_logins_and_export_them_for_cliproxyapi() {
+    let tmp = tempfile::tempdir().unwrap();
+    let auth = tmp.path().join("auth");
+    std::fs::write(
+        tmp.path().join("config.yaml"),
+        format!("auth-dir: \"{}\"\n", auth.display()),
+    )
+    .unwrap();
+
+    let (ok, out) = cli_at_home(tmp.path(), &["import", "codex-cli"]);
+    assert!(ok, "{out}");
+    assert!(out.contains("Added codex account dev@example.com"), "{out}");
+    let (ok, out) = cli_at_home(tmp.path(), &["import", "codex-cli"]);
+    assert!(ok && out.contains("Updated codex account"), "{out}");
+    let (ok, out) = cli_at_home(tmp.path(), &["import", "claude-code"]);
+    assert!(ok && out.contains("Added claude account"), "{out}");
+
+    let (ok, out) = cli_at_home(tmp.path(), &["accounts", "--json"]);
+    assert!(ok, "{out}");
+    let list: Value = serde_json::from_str(&out).unwrap();
+    let providers: Vec<&str> = list
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| a["provider"].as_str().unwrap())
+        .collect();
+    assert_eq!(providers.len(), 2, "{out}");
+    assert!(providers.contains(&"claude") && providers.contains(&"codex"));
+    let codex_id = list
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|a| a["provider"] == "codex")
+        .and_then(|a| a["id"].as_str())
+        .unwrap()
+        .to_string();
+
+    // Back to CLIProxyAPI: its file format, with the tokens that came in.
+    let out_dir = tmp.path().join("export");
+    let (ok, out) = cli_at_home(
+        tmp.path(),
+        &["export", &codex_id, "--dir", out_dir.to_str().unwrap()],
+    );
+    assert!(ok, "{out}");
+    let files: Vec<PathBuf> = std::fs::read_dir(&out_dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
+    assert_eq!(files.len(), 1);
+    let name = files[0].file_name().unwrap().to_string_lossy().into_owned();
+    assert!(
+        name.starts_with("codex-") && name.ends_with(".json"),
+        "{name}"
+    );
+    let written: Value = serde_json::from_slice(&std::fs::read(&files[0]).unwrap()).unwrap();
+    assert_eq!(written["type"], "codex");
+    assert_eq!(
+        written["refresh_token"],
+        "rt_FAKE-codexcli-refresh-GGGGGGGGGGGGGGGGGGGGGGGGGGGG"
+    );
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(&files[0]).unwrap().permissions().mode();
+        assert_eq!(mode & 0o777, 0o600);
+    }
+}
+
+#[test]
+fn import_reads_cliproxyapi_auth_dir_files() {
+    let tmp = tempfile::tempdir().unwrap();
+    let auth = tmp.path().join("auth");
+    std::fs::create_dir(&auth).unwrap();
+    let fixtures = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/accounts/auth-dir");
+    for e in std::fs::read_dir(fixtures).unwrap() {
+        let path = e.unwrap().path();
+        std::fs::copy(&path, auth.join(path.file_name().unwrap())).unwrap();
+    }
+    std::fs::write(
+        tmp.path().join("config.yaml"),
+        format!("auth-dir: \"{}\"\n", auth.display()),
+    )
+    .unwrap();
+    let (ok, out) = cli_at_home(tmp.path(), &["import", "auth-dir"]);
+    assert!(ok, "{out}");
+    // Claude, Codex and the team seat; the Gemini file is not ours to use.
+    assert!(out.contains(": 3 added, 0 updated, 0 removed."), "{out}");
+    let (ok, out) = cli_at_home(tmp.path(), &["import", "auth-dir"]);
+    assert!(
+        ok && out.contains(": 0 added, 0 updated, 0 removed."),
+        "{out}"
+    );
+    let (_, out) = cli_at_home(tmp.path(), &["accounts", "--json"]);
+    let list: Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(list.as_array().unwrap().len(), 3, "{out}");
 }
