@@ -43,9 +43,9 @@ use tokio::sync::{Notify, OwnedMutexGuard};
 
 pub use clock::{Clock, SystemClock, TokioClock};
 
-use super::oauth::{claude, codex, Grant, OAuthError};
+use super::oauth::{self, claude, codex, Grant, OAuthError};
 use super::{AccountId, AccountStore, AccountsError, Provider, Status, Tokens};
-use crate::config::Endpoints;
+use crate::config::{Endpoints, ProxySetting};
 use state::{backoff_delay, positive, Backoff, Decision, Entry, Loaded, Meta, Want};
 
 /// Timings; the defaults follow PROTOCOLS.md §1–2.
@@ -65,6 +65,8 @@ pub struct RefreshOptions {
     /// machine sleeps, and another process may have changed the accounts).
     pub max_nap: Duration,
     pub http_timeout: Duration,
+    /// The config's `proxy-url` for the OAuth servers; `None` uses the environment's proxy.
+    pub proxy: Option<ProxySetting>,
 }
 
 impl Default for RefreshOptions {
@@ -78,6 +80,7 @@ impl Default for RefreshOptions {
             min_reissue: Duration::from_secs(30),
             max_nap: Duration::from_secs(5 * 60),
             http_timeout: Duration::from_secs(30),
+            proxy: None,
         }
     }
 }
@@ -125,6 +128,20 @@ impl RefreshError {
     }
 }
 
+/// A snapshot of one account's refresh bookkeeping; all defaults when the account was never used.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct RefreshState {
+    /// A refresh (or the store read before one) is in progress.
+    pub busy: bool,
+    /// Failed attempts in a row; 0 once a refresh succeeds.
+    pub failures: u32,
+    /// When the next attempt may be made, while backing off.
+    pub retry_at: Option<OffsetDateTime>,
+    pub last_error: Option<String>,
+    /// The last refreshed tokens exist only in memory (the store refused them; retried).
+    pub unsaved: bool,
+}
+
 struct Inner {
     store: Arc<AccountStore>,
     endpoints: Endpoints,
@@ -167,10 +184,7 @@ impl TokenSource {
         options: RefreshOptions,
         clock: Arc<dyn Clock>,
     ) -> Result<Self, RefreshError> {
-        let client = reqwest::Client::builder()
-            .timeout(options.http_timeout)
-            .user_agent(concat!("switchyard/", env!("CARGO_PKG_VERSION")))
-            .build()
+        let client = oauth::http_client(options.http_timeout, options.proxy.as_ref())
             .map_err(RefreshError::Client)?;
         Ok(TokenSource {
             inner: Arc::new(Inner {
@@ -205,6 +219,22 @@ impl TokenSource {
     /// needs-login mark is respected.
     pub async fn refresh_now(&self, id: &AccountId) -> Result<SecretString, RefreshError> {
         self.get(id, Want::Force).await
+    }
+
+    /// What the refresher knows about an account right now, for status displays (and tests).
+    pub fn refresh_state(&self, id: &AccountId) -> RefreshState {
+        let Some(entry) = self.inner.entries().get(id).cloned() else {
+            return RefreshState::default();
+        };
+        let busy = entry.flight.try_lock().is_err();
+        let state = entry.state();
+        RefreshState {
+            busy,
+            failures: state.backoff.as_ref().map_or(0, |b| b.failures),
+            retry_at: state.backoff.as_ref().map(|b| b.retry_at),
+            last_error: state.backoff.as_ref().map(|b| b.reason.clone()),
+            unsaved: state.unpersisted,
+        }
     }
 
     /// Accounts were added, removed or logged in again: the scheduler re-reads the store now and

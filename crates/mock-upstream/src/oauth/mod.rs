@@ -489,6 +489,24 @@ fn rate_limit(inner: &mut Inner) -> Option<Response> {
     Some(resp)
 }
 
+/// The start of both token endpoints: a queued refresh fault or rate limit, else the grant checked
+/// and the next tokens' serial and refresh token issued (with the state still locked for the answer).
+async fn issue<'m>(
+    m: &'m OAuthMock,
+    provider: Provider,
+    p: &HashMap<String, String>,
+) -> Result<(MutexGuard<'m, Inner>, u64, String), Response> {
+    if let Some(reply) = m.refresh_fault(provider, p).await {
+        return Err(reply);
+    }
+    let mut inner = m.lock();
+    if let Some(resp) = rate_limit(&mut inner) {
+        return Err(resp);
+    }
+    let (n, refresh) = grant(&mut inner, provider, p).map_err(Refusal::into_response)?;
+    Ok((inner, n, refresh))
+}
+
 fn client_id(provider: Provider) -> &'static str {
     match provider {
         Provider::Claude => CLAUDE_CLIENT_ID,
@@ -504,16 +522,9 @@ async fn claude_token(State(m): State<Arc<OAuthMock>>, body: Bytes) -> Response 
             "the body must be JSON",
         );
     };
-    if let Some(reply) = m.refresh_fault(Provider::Claude, &p).await {
-        return reply;
-    }
-    let mut inner = m.lock();
-    if let Some(resp) = rate_limit(&mut inner) {
-        return resp;
-    }
-    let (n, refresh) = match grant(&mut inner, Provider::Claude, &p) {
+    let (inner, n, refresh) = match issue(&m, Provider::Claude, &p).await {
         Ok(issued) => issued,
-        Err(refusal) => return refusal.into_response(),
+        Err(reply) => return reply,
     };
     let id = &inner.claude;
     json_reply(
@@ -541,16 +552,9 @@ fn jwt(claims: &Value) -> String {
 
 async fn codex_token(State(m): State<Arc<OAuthMock>>, body: Bytes) -> Response {
     let p = params(&body);
-    if let Some(reply) = m.refresh_fault(Provider::Codex, &p).await {
-        return reply;
-    }
-    let mut inner = m.lock();
-    if let Some(resp) = rate_limit(&mut inner) {
-        return resp;
-    }
-    let (n, refresh) = match grant(&mut inner, Provider::Codex, &p) {
+    let (inner, n, refresh) = match issue(&m, Provider::Codex, &p).await {
         Ok(issued) => issued,
-        Err(refusal) => return refusal.into_response(),
+        Err(reply) => return reply,
     };
     let id = &inner.codex;
     let exp = 4_102_444_800_i64; // 2100-01-01: the mock's tokens never expire on their own.
