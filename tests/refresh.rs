@@ -5,6 +5,7 @@
 
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -452,6 +453,77 @@ async fn the_scheduler_refreshes_each_provider_at_its_lead_and_replans_on_notify
 
     cancel.cancel();
     until("the scheduler stops", || scheduler.is_finished()).await;
+}
+
+/// A file secret store whose writes can be refused, like a locked keychain or a full disk.
+struct RefusingWrites {
+    files: FileSecretStore,
+    refuse: Arc<AtomicBool>,
+}
+
+impl SecretStore for RefusingWrites {
+    fn get(&self, id: &AccountId) -> Result<Option<Tokens>, AccountsError> {
+        self.files.get(id)
+    }
+
+    fn set(&self, id: &AccountId, tokens: &Tokens) -> Result<(), AccountsError> {
+        if self.refuse.load(Ordering::SeqCst) {
+            return Err(AccountsError::KeychainUnavailable(
+                "test: writes refused".into(),
+            ));
+        }
+        self.files.set(id, tokens)
+    }
+
+    fn delete(&self, id: &AccountId) -> Result<(), AccountsError> {
+        self.files.delete(id)
+    }
+
+    fn describe(&self) -> String {
+        self.files.describe()
+    }
+}
+
+#[tokio::test]
+async fn tokens_that_cannot_be_saved_stay_in_memory_and_are_saved_later() {
+    let env = Env::new().await;
+    let id = env.seed(Provider::Codex).await;
+    let before = env.tokens(&id);
+    env.expire_in(&id, OffsetDateTime::now_utc(), 60);
+    let refuse = Arc::new(AtomicBool::new(true));
+    let secrets = RefusingWrites {
+        files: file_secrets(env.tmp.path()),
+        refuse: refuse.clone(),
+    };
+    let store = open_store(env.tmp.path(), Arc::new(secrets));
+    let source = TokenSource::new(store, env.endpoints.clone(), RefreshOptions::default()).unwrap();
+
+    // The provider rotated the pair: losing it now would lose the account, so it is used from memory.
+    let token = source.access_token(&id).await.unwrap();
+    assert!(source.refresh_state(&id).unsaved);
+    assert_eq!(
+        env.tokens(&id).refresh(),
+        before.refresh(),
+        "nothing written"
+    );
+    // Memory wins over the store's older (spent) pair, and no second refresh is made.
+    assert_eq!(text(&source.access_token(&id).await.unwrap()), text(&token));
+    assert_eq!(env.refreshes(), 1);
+
+    refuse.store(false, Ordering::SeqCst);
+    let cancel = CancellationToken::new();
+    let scheduler = source.spawn_scheduler(cancel.clone());
+    until("the scheduler saves the pair", || {
+        !source.refresh_state(&id).unsaved
+    })
+    .await;
+    assert_eq!(env.tokens(&id).access(), Some(text(&token)));
+    assert_ne!(env.tokens(&id).refresh(), before.refresh());
+    let expires = env.store.get(&id).unwrap().unwrap().expires_at.unwrap();
+    assert!(expires - OffsetDateTime::now_utc() > time::Duration::days(9));
+    assert_eq!(env.refreshes(), 1);
+    cancel.cancel();
+    scheduler.await.unwrap();
 }
 
 /// A secret store that stops the process dead right after a write lands: the kill test's

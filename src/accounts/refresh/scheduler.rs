@@ -8,6 +8,7 @@ use std::time::Duration;
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 
+use super::outcome::{report_unsaved, write_refreshed, Refreshed};
 use super::state::{positive, Meta, Want};
 use super::{RefreshError, TokenSource};
 use crate::accounts::{Account, Status};
@@ -88,25 +89,31 @@ impl TokenSource {
         for (id, entry) in pending {
             // Under the flight, so a refresh finishing meanwhile cannot be overwritten by older tokens.
             let _flight = entry.flight.lock().await;
-            let tokens = {
+            let refreshed = {
                 let state = entry.state();
                 match state.loaded.as_ref() {
-                    Some(l) if state.unpersisted => l.tokens.clone(),
+                    Some(l) if state.unpersisted => Refreshed {
+                        tokens: l.tokens.clone(),
+                        expires_at: l.meta.expires_at,
+                        last_refresh: l.meta.last_refresh,
+                        plan: None,
+                    },
                     _ => continue,
                 }
             };
-            let (store, key) = (self.inner.store.clone(), id.clone());
-            let saved =
-                match tokio::task::spawn_blocking(move || store.set_tokens(&key, &tokens)).await {
-                    Ok(r) => r.map_err(|e| e.to_string()),
-                    Err(e) => Err(e.to_string()),
-                };
+            let saved = write_refreshed(self.inner.store.clone(), id.clone(), refreshed).await;
+            let mut state = entry.state();
             match saved {
-                Ok(()) => {
+                Ok(account) => {
                     tracing::info!(account = %id, "refreshed tokens saved on retry");
-                    entry.state().unpersisted = false;
+                    state.unpersisted = false;
+                    if let Some(l) = state.loaded.as_mut() {
+                        l.meta = Meta::of(&account);
+                    }
                 }
-                Err(e) => tracing::error!(account = %id, "refreshed tokens still not saved: {e}"),
+                Err((tokens_saved, why)) => {
+                    state.unpersisted = report_unsaved(&id, tokens_saved, &why);
+                }
             }
         }
     }
