@@ -51,7 +51,10 @@ impl TokenSource {
         for account in accounts.iter().filter(|a| scheduled(a)) {
             let meta = Meta::of(account);
             let entry = inner.entry(&account.id);
-            entry.state().sync_meta(&meta);
+            // Not under a refresh in progress: it is about to record newer facts than this list.
+            if entry.flight.try_lock().is_ok() {
+                entry.state().sync_meta(&meta);
+            }
             let Some(mut due) = entry.state().due_at(&meta, opts) else {
                 continue;
             };
