@@ -5,7 +5,7 @@
 
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -455,14 +455,17 @@ async fn the_scheduler_refreshes_each_provider_at_its_lead_and_replans_on_notify
     until("the scheduler stops", || scheduler.is_finished()).await;
 }
 
-/// A file secret store whose writes can be refused, like a locked keychain or a full disk.
+/// A file secret store whose writes can be refused, like a locked keychain or a full disk, and
+/// whose reads are counted.
 struct RefusingWrites {
     files: FileSecretStore,
     refuse: Arc<AtomicBool>,
+    reads: Arc<AtomicUsize>,
 }
 
 impl SecretStore for RefusingWrites {
     fn get(&self, id: &AccountId) -> Result<Option<Tokens>, AccountsError> {
+        self.reads.fetch_add(1, Ordering::SeqCst);
         self.files.get(id)
     }
 
@@ -491,9 +494,11 @@ async fn tokens_that_cannot_be_saved_stay_in_memory_and_are_saved_later() {
     let before = env.tokens(&id);
     env.expire_in(&id, OffsetDateTime::now_utc(), 60);
     let refuse = Arc::new(AtomicBool::new(true));
+    let reads = Arc::new(AtomicUsize::new(0));
     let secrets = RefusingWrites {
         files: file_secrets(env.tmp.path()),
         refuse: refuse.clone(),
+        reads: reads.clone(),
     };
     let store = open_store(env.tmp.path(), Arc::new(secrets));
     let source = TokenSource::new(store, env.endpoints.clone(), RefreshOptions::default()).unwrap();
@@ -524,6 +529,13 @@ async fn tokens_that_cannot_be_saved_stay_in_memory_and_are_saved_later() {
     assert_eq!(env.refreshes(), 1);
     cancel.cancel();
     scheduler.await.unwrap();
+
+    // The hot path never touches the secret store.
+    let before_hot = reads.load(Ordering::SeqCst);
+    for _ in 0..100 {
+        assert_eq!(text(&source.access_token(&id).await.unwrap()), text(&token));
+    }
+    assert_eq!(reads.load(Ordering::SeqCst), before_hot);
 }
 
 /// A secret store that stops the process dead right after a write lands: the kill test's
