@@ -18,7 +18,9 @@
 //! Crash safety (kill -9 at any point; `tests/refresh.rs` kills a child process to check it):
 //! - before the request is answered: the store holds the old pair, which still works;
 //! - after the new pair is written: the store holds the new pair (the file store replaces the token
-//!   file by rename, the keychain store writes new parts before flipping its manifest: never half);
+//!   file by rename, the keychain store writes new parts before flipping its manifest: never half).
+//!   The account list (expiry, last refresh) is written after the pair, so a kill between the two
+//!   leaves the new pair with the old expiry: the next start refreshes once more, with the new pair;
 //! - between the provider rotating a Codex token and our write (the answer in flight or being
 //!   parsed, a few milliseconds): the old refresh token is spent upstream and the new one never
 //!   arrived. Nothing on our side can close that window; we keep it small by writing immediately
