@@ -62,10 +62,13 @@ impl TokenSource {
                 // Failures are logged where they happen and recorded in the entry's backoff or
                 // the account's status; the plan below reads them.
                 let _ = self.get(&account.id, Want::Due).await;
-                match entry.state().due_at(&meta, opts) {
-                    Some(d) => due = d,
+                let now = inner.clock.now();
+                due = match entry.state().due_at(&meta, opts) {
+                    Some(d) if d > now => d,
+                    // Still due without a backoff (the store could not be read): no busy loop.
+                    Some(_) => now + opts.backoff_initial,
                     None => continue,
-                }
+                };
             }
             next = next.min(due);
         }
