@@ -141,6 +141,13 @@ impl Env {
         .unwrap()
     }
 
+    /// Another handle on the same folders whose secret store misbehaves as `faults` say.
+    fn faulty_store(&self, faults: &Faults) -> Arc<AccountStore> {
+        let files = file_secrets(self.tmp.path());
+        let faults = faults.clone();
+        open_store(self.tmp.path(), Arc::new(FaultyStore { files, faults }))
+    }
+
     fn refreshes(&self) -> usize {
         self.mock.oauth().refresh_count()
     }
@@ -407,7 +414,10 @@ async fn the_scheduler_refreshes_each_provider_at_its_lead_and_replans_on_notify
     let source = env.source(clock.clone());
     let cancel = CancellationToken::new();
     let scheduler = source.spawn_scheduler(cancel.clone());
-    let changed = |id: &AccountId, before: &Tokens| env.tokens(id).refresh() != before.refresh();
+    // Refreshed and done (time must not jump while a request is in flight: its timeout would fire).
+    let changed = |id: &AccountId, before: &Tokens| {
+        env.tokens(id).refresh() != before.refresh() && !source.refresh_state(id).busy
+    };
 
     settle().await;
     assert_eq!(env.refreshes(), 0);
@@ -455,25 +465,36 @@ async fn the_scheduler_refreshes_each_provider_at_its_lead_and_replans_on_notify
     until("the scheduler stops", || scheduler.is_finished()).await;
 }
 
-/// A file secret store whose writes can be refused, like a locked keychain or a full disk, and
-/// whose reads are counted.
-struct RefusingWrites {
-    files: FileSecretStore,
-    refuse: Arc<AtomicBool>,
+/// What a [`FaultyStore`] refuses, and how often it was read.
+#[derive(Default, Clone)]
+struct Faults {
+    refuse_writes: Arc<AtomicBool>,
+    refuse_reads: Arc<AtomicBool>,
     reads: Arc<AtomicUsize>,
 }
 
-impl SecretStore for RefusingWrites {
+/// A file secret store that can refuse writes or reads, like a locked keychain or a full disk.
+struct FaultyStore {
+    files: FileSecretStore,
+    faults: Faults,
+}
+
+fn refused(what: &str) -> AccountsError {
+    AccountsError::KeychainUnavailable(format!("test: {what} refused"))
+}
+
+impl SecretStore for FaultyStore {
     fn get(&self, id: &AccountId) -> Result<Option<Tokens>, AccountsError> {
-        self.reads.fetch_add(1, Ordering::SeqCst);
+        self.faults.reads.fetch_add(1, Ordering::SeqCst);
+        if self.faults.refuse_reads.load(Ordering::SeqCst) {
+            return Err(refused("reads"));
+        }
         self.files.get(id)
     }
 
     fn set(&self, id: &AccountId, tokens: &Tokens) -> Result<(), AccountsError> {
-        if self.refuse.load(Ordering::SeqCst) {
-            return Err(AccountsError::KeychainUnavailable(
-                "test: writes refused".into(),
-            ));
+        if self.faults.refuse_writes.load(Ordering::SeqCst) {
+            return Err(refused("writes"));
         }
         self.files.set(id, tokens)
     }
@@ -493,14 +514,9 @@ async fn tokens_that_cannot_be_saved_stay_in_memory_and_are_saved_later() {
     let id = env.seed(Provider::Codex).await;
     let before = env.tokens(&id);
     env.expire_in(&id, OffsetDateTime::now_utc(), 60);
-    let refuse = Arc::new(AtomicBool::new(true));
-    let reads = Arc::new(AtomicUsize::new(0));
-    let secrets = RefusingWrites {
-        files: file_secrets(env.tmp.path()),
-        refuse: refuse.clone(),
-        reads: reads.clone(),
-    };
-    let store = open_store(env.tmp.path(), Arc::new(secrets));
+    let faults = Faults::default();
+    faults.refuse_writes.store(true, Ordering::SeqCst);
+    let store = env.faulty_store(&faults);
     let source = TokenSource::new(store, env.endpoints.clone(), RefreshOptions::default()).unwrap();
 
     // The provider rotated the pair: losing it now would lose the account, so it is used from memory.
@@ -515,7 +531,7 @@ async fn tokens_that_cannot_be_saved_stay_in_memory_and_are_saved_later() {
     assert_eq!(text(&source.access_token(&id).await.unwrap()), text(&token));
     assert_eq!(env.refreshes(), 1);
 
-    refuse.store(false, Ordering::SeqCst);
+    faults.refuse_writes.store(false, Ordering::SeqCst);
     let cancel = CancellationToken::new();
     let scheduler = source.spawn_scheduler(cancel.clone());
     until("the scheduler saves the pair", || {
@@ -531,11 +547,50 @@ async fn tokens_that_cannot_be_saved_stay_in_memory_and_are_saved_later() {
     scheduler.await.unwrap();
 
     // The hot path never touches the secret store.
-    let before_hot = reads.load(Ordering::SeqCst);
+    let before_hot = faults.reads.load(Ordering::SeqCst);
     for _ in 0..100 {
         assert_eq!(text(&source.access_token(&id).await.unwrap()), text(&token));
     }
-    assert_eq!(reads.load(Ordering::SeqCst), before_hot);
+    assert_eq!(faults.reads.load(Ordering::SeqCst), before_hot);
+}
+
+#[tokio::test]
+async fn an_unreadable_store_does_not_make_the_scheduler_spin() {
+    let env = Env::new().await;
+    let id = env.seed(Provider::Claude).await;
+    tokio::time::pause();
+    let clock = Arc::new(TokioClock::new());
+    env.expire_in(&id, clock.now(), 3600);
+    let faults = Faults::default();
+    faults.refuse_reads.store(true, Ordering::SeqCst);
+    let source = TokenSource::with_clock(
+        env.faulty_store(&faults),
+        env.endpoints.clone(),
+        RefreshOptions::default(),
+        clock,
+    )
+    .unwrap();
+    let cancel = CancellationToken::new();
+    let scheduler = source.spawn_scheduler(cancel.clone());
+    let reads = || faults.reads.load(Ordering::SeqCst);
+    until("the first attempt", || {
+        reads() >= 1 && !source.refresh_state(&id).busy
+    })
+    .await;
+    // A scheduler that only slept "zero" would wake within this second.
+    tokio::time::advance(Duration::from_secs(1)).await;
+    settle().await;
+    assert_eq!(reads(), 1, "waits before trying again");
+    // Readable again: the next attempt, after the initial backoff, refreshes.
+    faults.refuse_reads.store(false, Ordering::SeqCst);
+    tokio::time::advance(Duration::from_secs(31)).await;
+    until("the refresh", || {
+        env.refreshes() == 1 && !source.refresh_state(&id).busy
+    })
+    .await;
+    assert_eq!(env.store.get(&id).unwrap().unwrap().status, Status::Ok);
+    cancel.cancel();
+    until("the scheduler stops", || scheduler.is_finished()).await;
 }
 
 /// A secret store that stops the process dead right after a write lands: the kill test's
