@@ -4,6 +4,8 @@
 //! - [`model`]: [`Account`] (non-secret metadata, identity, the user's settings) and [`Tokens`] (secrets).
 //! - [`secret`]: the [`SecretStore`] trait with the OS keychain and a file fallback for headless machines.
 //! - [`store`]: [`AccountStore`], the one service the CLI, the management API and the tray call.
+//! - [`refresh`]: [`refresh::TokenSource`], access tokens kept fresh (single flight, persist first,
+//!   backoff, needs-login) and the background refresh scheduler.
 //! - [`cliproxy`]: CLIProxyAPI auth-dir files in and out; [`import`]: Claude Code and Codex CLI logins.
 //!
 //! Everything here is synchronous and quick (small files, one keychain round trip); async callers wrap
@@ -16,6 +18,7 @@ pub mod jwt;
 pub mod login;
 pub mod model;
 pub mod oauth;
+pub mod refresh;
 pub mod secret;
 pub mod store;
 mod tokens;

@@ -181,15 +181,8 @@ impl LoginService {
         endpoints: Endpoints,
         options: LoginOptions,
     ) -> Result<Self, LoginError> {
-        let mut builder = reqwest::Client::builder()
-            .timeout(Duration::from_secs(30))
-            // A token endpoint that redirects would have us re-send codes and verifiers elsewhere.
-            .redirect(reqwest::redirect::Policy::none())
-            .user_agent(concat!("switchyard/", env!("CARGO_PKG_VERSION")));
-        if let Some(proxy) = &options.proxy {
-            builder = proxy.apply(builder).map_err(LoginError::Client)?;
-        }
-        let client = builder.build().map_err(LoginError::Client)?;
+        let client = oauth::http_client(Duration::from_secs(30), options.proxy.as_ref())
+            .map_err(LoginError::Client)?;
         Ok(LoginService {
             inner: Arc::new(Inner {
                 store,

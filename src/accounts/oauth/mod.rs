@@ -19,6 +19,7 @@ pub use token::{send, Encoding, Grant, TokenRequest};
 use std::time::Duration;
 
 use super::Provider;
+use crate::config::ProxySetting;
 
 /// Everything that can go wrong while logging in or refreshing.
 #[derive(Debug, thiserror::Error)]
@@ -79,6 +80,24 @@ fn port_busy_message(provider: Provider, port: u16) -> String {
          browser cannot come back to Switchyard after {provider} sign-in. Close that program and try \
          again, or {other}."
     )
+}
+
+/// The client both the login service and the refresher use for the token endpoints, through the
+/// config's `proxy-url` when one is set (`None`: the environment's proxy).
+pub(crate) fn http_client(
+    timeout: Duration,
+    proxy: Option<&ProxySetting>,
+) -> Result<reqwest::Client, reqwest::Error> {
+    let mut builder = reqwest::Client::builder()
+        .timeout(timeout)
+        // A token endpoint that redirects would have us re-send codes, verifiers and refresh
+        // tokens elsewhere.
+        .redirect(reqwest::redirect::Policy::none())
+        .user_agent(concat!("switchyard/", env!("CARGO_PKG_VERSION")));
+    if let Some(proxy) = proxy {
+        builder = proxy.apply(builder)?;
+    }
+    builder.build()
 }
 
 impl OAuthError {

@@ -6,8 +6,9 @@
 
 mod device;
 
-use std::collections::HashMap;
+use std::collections::{HashMap, VecDeque};
 use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::Duration;
 
 use axum::body::{Body, Bytes};
 use axum::extract::{RawQuery, State};
@@ -19,6 +20,7 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
 use serde_json::{json, Value};
 use sha2::{Digest, Sha256};
+use tokio::sync::watch;
 
 pub const CLAUDE_CLIENT_ID: &str = "9d1c250a-e61b-44d9-88ed-5944d1962f5e";
 pub const CODEX_CLIENT_ID: &str = "app_EMoamEEZ73f0CkXaXp7hrann";
@@ -66,11 +68,28 @@ struct Inner {
     auto_approve_polls: Option<u32>,
     /// Token requests still to answer with 429 (what Cloudflare does to clients it finds unusual).
     rate_limited: u32,
+    refresh_faults: VecDeque<RefreshFault>,
+}
+
+/// What the token endpoint does with a refresh request instead of answering it normally (login
+/// code exchanges are never affected). Queued with [`OAuthMock::push_refresh_faults`], one per request.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum RefreshFault {
+    /// An error status with an OAuth error body (`server_error`), plus `Retry-After` seconds if given.
+    Status {
+        status: u16,
+        retry_after: Option<u64>,
+    },
+    /// Never answer. With `rotate_first` the refresh token is spent (its successor issued but never
+    /// delivered) before the mock goes quiet: a client killed now has lost its refresh token upstream.
+    Hold { rotate_first: bool },
 }
 
 /// The mock's OAuth state; reach it through `MockUpstream::oauth`.
 pub struct OAuthMock {
     inner: Mutex<Inner>,
+    /// Refresh requests received (any outcome), so tests can wait for one without polling.
+    refreshes: watch::Sender<usize>,
 }
 
 impl Default for OAuthMock {
@@ -93,7 +112,9 @@ impl Default for OAuthMock {
                 },
                 auto_approve_polls: Some(DEFAULT_AUTO_APPROVE_POLLS),
                 rate_limited: 0,
+                refresh_faults: VecDeque::new(),
             }),
+            refreshes: watch::channel(0).0,
         }
     }
 }
@@ -121,6 +142,59 @@ impl OAuthMock {
     /// The next `n` token requests (either provider) answer `429` with `Retry-After: 1`.
     pub fn rate_limit_token_requests(&self, n: u32) {
         self.lock().rate_limited = n;
+    }
+
+    /// The next refresh requests meet these faults, in order; later ones are answered normally.
+    pub fn push_refresh_faults(&self, faults: impl IntoIterator<Item = RefreshFault>) {
+        self.lock().refresh_faults.extend(faults);
+    }
+
+    /// How many refresh requests (either provider, any outcome) the token endpoints received.
+    pub fn refresh_count(&self) -> usize {
+        *self.refreshes.borrow()
+    }
+
+    /// Waits until at least `n` refresh requests arrived or `timeout` passed; returns the count.
+    pub async fn wait_for_refreshes(&self, n: usize, timeout: Duration) -> usize {
+        let mut rx = self.refreshes.subscribe();
+        let _ = tokio::time::timeout(timeout, rx.wait_for(|count| *count >= n)).await;
+        self.refresh_count()
+    }
+
+    /// Counts a refresh request and applies the next queued fault: `Some(reply)` to send instead
+    /// of the normal answer; a hold never returns.
+    async fn refresh_fault(
+        &self,
+        provider: Provider,
+        p: &HashMap<String, String>,
+    ) -> Option<Response> {
+        if p.get("grant_type").map(String::as_str) != Some("refresh_token") {
+            return None;
+        }
+        self.refreshes.send_modify(|n| *n += 1);
+        let fault = self.lock().refresh_faults.pop_front()?;
+        match fault {
+            RefreshFault::Status {
+                status,
+                retry_after,
+            } => {
+                let status =
+                    StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+                let mut resp = oauth_error(status, "server_error", "mock: injected failure");
+                if let Some(v) =
+                    retry_after.and_then(|s| HeaderValue::from_str(&s.to_string()).ok())
+                {
+                    resp.headers_mut().insert("retry-after", v);
+                }
+                Some(resp)
+            }
+            RefreshFault::Hold { rotate_first } => {
+                if rotate_first {
+                    let _ = grant(&mut self.lock(), provider, p);
+                }
+                std::future::pending().await
+            }
+        }
     }
 
     /// Plays the user entering `user_code` at the device page. False when no login has that code.
@@ -415,6 +489,24 @@ fn rate_limit(inner: &mut Inner) -> Option<Response> {
     Some(resp)
 }
 
+/// The start of both token endpoints: a queued refresh fault or rate limit, else the grant checked
+/// and the next tokens' serial and refresh token issued (with the state still locked for the answer).
+async fn issue<'m>(
+    m: &'m OAuthMock,
+    provider: Provider,
+    p: &HashMap<String, String>,
+) -> Result<(MutexGuard<'m, Inner>, u64, String), Response> {
+    if let Some(reply) = m.refresh_fault(provider, p).await {
+        return Err(reply);
+    }
+    let mut inner = m.lock();
+    if let Some(resp) = rate_limit(&mut inner) {
+        return Err(resp);
+    }
+    let (n, refresh) = grant(&mut inner, provider, p).map_err(Refusal::into_response)?;
+    Ok((inner, n, refresh))
+}
+
 fn client_id(provider: Provider) -> &'static str {
     match provider {
         Provider::Claude => CLAUDE_CLIENT_ID,
@@ -430,13 +522,9 @@ async fn claude_token(State(m): State<Arc<OAuthMock>>, body: Bytes) -> Response 
             "the body must be JSON",
         );
     };
-    let mut inner = m.lock();
-    if let Some(resp) = rate_limit(&mut inner) {
-        return resp;
-    }
-    let (n, refresh) = match grant(&mut inner, Provider::Claude, &p) {
+    let (inner, n, refresh) = match issue(&m, Provider::Claude, &p).await {
         Ok(issued) => issued,
-        Err(refusal) => return refusal.into_response(),
+        Err(reply) => return reply,
     };
     let id = &inner.claude;
     json_reply(
@@ -464,13 +552,9 @@ fn jwt(claims: &Value) -> String {
 
 async fn codex_token(State(m): State<Arc<OAuthMock>>, body: Bytes) -> Response {
     let p = params(&body);
-    let mut inner = m.lock();
-    if let Some(resp) = rate_limit(&mut inner) {
-        return resp;
-    }
-    let (n, refresh) = match grant(&mut inner, Provider::Codex, &p) {
+    let (inner, n, refresh) = match issue(&m, Provider::Codex, &p).await {
         Ok(issued) => issued,
-        Err(refusal) => return refusal.into_response(),
+        Err(reply) => return reply,
     };
     let id = &inner.codex;
     let exp = 4_102_444_800_i64; // 2100-01-01: the mock's tokens never expire on their own.
