@@ -75,14 +75,17 @@ impl RequestBody {
         }
     }
 
-    /// `stream_options.include_usage` of an OpenAI Chat or Completions request.
+    /// `stream_options.include_usage` of an OpenAI Chat or Completions request, read from the already
+    /// parsed top level instead of parsing the whole body a second time.
     fn include_usage(&self) -> bool {
-        serde_json::from_slice::<serde_json::Value>(&self.raw)
-            .ok()
-            .and_then(|v| {
-                v.pointer("/stream_options/include_usage")
-                    .and_then(serde_json::Value::as_bool)
-            })
+        #[derive(serde::Deserialize)]
+        struct StreamOptions {
+            include_usage: Option<bool>,
+        }
+        self.json
+            .as_ref()
+            .and_then(|j| j.field::<StreamOptions>("stream_options"))
+            .and_then(|o| o.include_usage)
             .unwrap_or(false)
     }
 

@@ -29,6 +29,12 @@ impl JsonBody {
 
     /// A top-level string field (`model`, …); `None` when absent or not a string.
     pub fn str_field(&self, key: &str) -> Option<String> {
+        self.field(key)
+    }
+
+    /// A top-level field parsed into `T`; `None` when absent or of another shape. Only that field is
+    /// read, not the whole body again.
+    pub fn field<T: serde::de::DeserializeOwned>(&self, key: &str) -> Option<T> {
         serde_json::from_str(self.fields.get(key)?.get()).ok()
     }
 
