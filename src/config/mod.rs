@@ -101,7 +101,21 @@ pub struct ModelAlias {
     pub alias: String,
 }
 
-/// One upstream credential: a key entry (or one `api-key-entries` item of an OpenAI-compatible provider).
+/// How a credential proves itself upstream.
+#[derive(Debug)]
+pub enum CredentialAuth {
+    /// A key from the config file.
+    ApiKey(SecretString),
+    /// A logged-in subscription account (`switchyard login`): its access token comes from the account
+    /// store at request time, refreshed as needed. `workspace` is Codex's `chatgpt-account-id`.
+    Account {
+        id: String,
+        workspace: Option<String>,
+    },
+}
+
+/// One upstream credential: a key entry (or one `api-key-entries` item of an OpenAI-compatible provider),
+/// or a logged-in account.
 #[derive(Debug)]
 pub struct Credential {
     /// Stable across reloads as long as provider, key and base URL stay the same; cooldowns hang off it.
@@ -111,7 +125,7 @@ pub struct Credential {
     pub provider: Provider,
     /// The `name` of an `openai-compatibility` provider.
     pub compat_name: Option<String>,
-    pub api_key: SecretString,
+    pub auth: CredentialAuth,
     /// Parsed once at load; a request appends its endpoint's path to this one's.
     pub base_url: url::Url,
     pub prefix: Option<String>,

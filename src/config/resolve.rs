@@ -12,8 +12,8 @@ use super::raw::{RawConfig, RawModel};
 use super::schema::{self, Walk};
 use super::yaml::{self, Node, Pos};
 use super::{
-    BrowserAccess, Config, Credential, Diagnostic, EnvLookup, Loaded, ModelAlias, Provider,
-    ProxySetting, RemoteManagement, Severity, Strategy, Tls,
+    BrowserAccess, Config, Credential, CredentialAuth, Diagnostic, EnvLookup, Loaded, ModelAlias,
+    Provider, ProxySetting, RemoteManagement, Severity, Strategy, Tls,
 };
 
 pub const DEFAULT_PORT: u16 = 8317;
@@ -397,7 +397,7 @@ fn build(ctx: &mut Ctx<'_>, raw: RawConfig) -> Config {
                 label: path.clone(),
                 provider,
                 compat_name: None,
-                api_key,
+                auth: CredentialAuth::ApiKey(api_key),
                 base_url,
                 prefix: clean_prefix(e.prefix.as_deref()),
                 headers: ctx.headers(&format!("{path}.headers"), &e.headers),
@@ -436,7 +436,7 @@ fn build(ctx: &mut Ctx<'_>, raw: RawConfig) -> Config {
                 label: format!("{path}.api-key-entries[{j}] ({})", c.name),
                 provider: Provider::OpenAiCompat,
                 compat_name: Some(c.name.clone()),
-                api_key,
+                auth: CredentialAuth::ApiKey(api_key),
                 base_url: base_url.clone(),
                 prefix: clean_prefix(c.prefix.as_deref()),
                 headers: headers.clone(),
@@ -538,7 +538,9 @@ openai-compatibility:
         assert_eq!(c.strategy, Strategy::FillFirst);
         assert_eq!(c.credentials.len(), 4);
         let claude = &c.credentials[0];
-        assert_eq!(claude.api_key.expose_secret(), "sk-from-env");
+        assert!(
+            matches!(&claude.auth, CredentialAuth::ApiKey(k) if k.expose_secret() == "sk-from-env")
+        );
         assert_eq!(claude.base_url.as_str(), "https://api.anthropic.com/");
         assert_eq!(claude.prefix.as_deref(), Some("team"));
         assert_eq!(claude.models[0].alias, "sonnet");

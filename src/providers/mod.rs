@@ -12,9 +12,9 @@ use std::time::Duration;
 
 use bytes::Bytes;
 use http::{HeaderMap, HeaderName, HeaderValue, Method};
-use secrecy::ExposeSecret;
+use secrecy::{ExposeSecret, SecretString};
 
-use crate::config::{Credential, Provider, ProxySetting};
+use crate::config::{Credential, CredentialAuth, Provider, ProxySetting};
 use crate::wire::Format;
 
 pub use catalog::{builtin_models, CatalogModel};
@@ -127,8 +127,9 @@ const DROPPED_REQUEST_HEADERS: &[&str] = &[
 /// Query parameters that carry the client key and must not be forwarded.
 const CLIENT_KEY_PARAMS: &[&str] = &["key", "auth_token"];
 
-/// Builds the upstream request for `cred`.
-pub fn build(cred: &Credential, out: &Outbound<'_>) -> UpstreamRequest {
+/// Builds the upstream request for `cred`, presenting `secret` (its API key, or an account's current
+/// access token).
+pub fn build(cred: &Credential, out: &Outbound<'_>, secret: &SecretString) -> UpstreamRequest {
     let mut headers = HeaderMap::new();
     for (name, value) in out.client_headers {
         if !DROPPED_REQUEST_HEADERS.contains(&name.as_str()) {
@@ -144,7 +145,7 @@ pub fn build(cred: &Credential, out: &Outbound<'_>) -> UpstreamRequest {
         http::header::CONTENT_TYPE,
         HeaderValue::from_static("application/json"),
     );
-    let key = cred.api_key.expose_secret();
+    let key = secret.expose_secret();
     let (path, auth) = match cred.provider {
         Provider::Claude => claude::prepare(cred, out, &mut headers),
         Provider::Codex => codex::prepare(out),
@@ -168,19 +169,33 @@ pub fn build(cred: &Credential, out: &Outbound<'_>) -> UpstreamRequest {
     for (name, value) in &cred.headers {
         headers.insert(name.clone(), value.clone());
     }
+    let claude_account =
+        cred.provider == Provider::Claude && matches!(cred.auth, CredentialAuth::Account { .. });
+    let body = if claude_account {
+        claude::for_subscription(out, &mut headers)
+    } else {
+        out.body.clone()
+    };
     let mut url = cred.base_url.clone();
     let full_path = format!("{}{path}", url.path().trim_end_matches('/'));
     url.set_path(&full_path);
-    let query = forwarded_query(
+    let mut query = forwarded_query(
         out.client_query,
         cred.provider == Provider::Gemini && out.gemini_sse,
     );
+    // Claude Code's own requests carry `?beta=true`; subscription requests from other clients get it too.
+    if claude_account && !query.split('&').any(|p| p.starts_with("beta=")) {
+        if !query.is_empty() {
+            query.push('&');
+        }
+        query.push_str("beta=true");
+    }
     url.set_query(Some(&query).filter(|q| !q.is_empty()).map(String::as_str));
     UpstreamRequest {
         method: Method::POST,
         url,
         headers,
-        body: out.body.clone(),
+        body,
     }
 }
 

@@ -5,16 +5,19 @@ mod cooldown;
 mod registry;
 
 use std::collections::HashMap;
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use bytes::Bytes;
 use futures_util::stream::BoxStream;
 use futures_util::StreamExt;
 use http::{HeaderMap, StatusCode};
+use secrecy::SecretString;
 use tokio::time::Instant;
 
-use crate::config::{Config, Provider, Strategy};
+use crate::accounts::refresh::TokenSource;
+use crate::accounts::AccountId;
+use crate::config::{Config, Credential, CredentialAuth, Provider, Strategy};
 use crate::providers::{self, native_format, Call, HttpClients, Outbound, Path, ToolNames};
 use crate::translate::{self, ir, StreamOptions, TranslateError};
 use crate::wire::body::JsonBody;
@@ -198,12 +201,14 @@ pub enum RouteError {
     Unreachable { model: String, message: String },
 }
 
-/// Routing state that outlives config reloads: cooldowns, round-robin cursors, connection pools.
+/// Routing state that outlives config reloads: cooldowns, round-robin cursors, connection pools, and the
+/// logged-in accounts' tokens.
 #[derive(Default)]
 pub struct Router {
     cooldowns: Cooldowns,
     cursors: Mutex<HashMap<String, usize>>,
     clients: HttpClients,
+    tokens: Option<Arc<TokenSource>>,
 }
 
 enum Attempt {
@@ -215,6 +220,29 @@ enum Attempt {
 impl Router {
     pub fn new() -> Self {
         Self::default()
+    }
+
+    /// A router that can also send requests as logged-in accounts.
+    pub fn with_tokens(tokens: Arc<TokenSource>) -> Self {
+        Router {
+            tokens: Some(tokens),
+            ..Self::default()
+        }
+    }
+
+    /// What `cred` presents upstream: its key, or its account's current access token.
+    async fn secret_for(&self, cred: &Credential) -> Result<SecretString, String> {
+        match &cred.auth {
+            CredentialAuth::ApiKey(key) => Ok(key.clone()),
+            CredentialAuth::Account { id, .. } => {
+                let tokens = self
+                    .tokens
+                    .as_ref()
+                    .ok_or("logged-in accounts are not available in this process")?;
+                let id = AccountId::parse(id).map_err(|e| e.to_string())?;
+                tokens.access_token(&id).await.map_err(|e| e.to_string())
+            }
+        }
     }
 
     pub fn cooldowns(&self) -> &Cooldowns {
@@ -396,11 +424,24 @@ impl Router {
             },
             body,
         };
-        let up = providers::build(cred, &outbound);
         let unreachable = |message: String| RouteError::Unreachable {
             model: req.model.to_string(),
             message,
         };
+        let secret = match self.secret_for(cred).await {
+            Ok(s) => s,
+            // An account that cannot produce a token (needs a new login, or its refresh is failing)
+            // cools down like an upstream 401 would, so the next credential is tried.
+            Err(why) => {
+                let message = format!("{}: {why}", cred.label);
+                let failure = Failure::Status {
+                    status: 401,
+                    hint: None,
+                };
+                return Attempt::Failed(failure, unreachable(message));
+            }
+        };
+        let up = providers::build(cred, &outbound, &secret);
         let client = match self
             .clients
             .get(providers::proxy_for(cred, config.proxy.as_ref()))

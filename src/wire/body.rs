@@ -43,8 +43,18 @@ impl JsonBody {
         self.fields.get("stream").map(|v| v.get().trim()) == Some("true")
     }
 
+    /// A top-level field parsed; `None` when absent.
+    pub fn value(&self, key: &str) -> Option<serde_json::Value> {
+        serde_json::from_str(self.fields.get(key)?.get()).ok()
+    }
+
     /// Sets a top-level string field, keeping its position when it exists.
     pub fn set_str(&mut self, key: &str, value: &str) {
+        self.set_value(key, &serde_json::Value::from(value));
+    }
+
+    /// Sets a top-level field, keeping its position when it exists; the other fields stay as they were.
+    pub fn set_value(&mut self, key: &str, value: &serde_json::Value) {
         let raw = serde_json::to_string(value)
             .ok()
             .and_then(|s| RawValue::from_string(s).ok());
