@@ -19,6 +19,7 @@ pub mod login;
 pub mod model;
 pub mod oauth;
 pub mod refresh;
+pub mod routable;
 pub mod secret;
 pub mod store;
 mod tokens;

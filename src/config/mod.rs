@@ -81,6 +81,27 @@ pub enum ProxySetting {
 }
 
 impl ProxySetting {
+    /// A `proxy-url` value: `None` when empty; an error naming what is wrong otherwise.
+    pub fn parse(value: &str) -> Result<Option<ProxySetting>, String> {
+        let value = value.trim();
+        if value.is_empty() {
+            return Ok(None);
+        }
+        if value.eq_ignore_ascii_case("direct") || value.eq_ignore_ascii_case("none") {
+            return Ok(Some(ProxySetting::Direct));
+        }
+        match url::Url::parse(value) {
+            Ok(u) if matches!(u.scheme(), "http" | "https" | "socks5" | "socks5h") => {
+                Ok(Some(ProxySetting::Url(value.to_string())))
+            }
+            Ok(u) => Err(format!(
+                "has scheme `{}`; use http, https, socks5, socks5h or `direct`",
+                u.scheme()
+            )),
+            Err(e) => Err(format!("is not a URL: {e}")),
+        }
+    }
+
     /// Routes a client's traffic as this setting says (`None` elsewhere means the environment's proxy).
     pub fn apply(
         &self,
@@ -134,6 +155,9 @@ pub struct Credential {
     /// Empty means the provider's built-in catalog.
     pub models: Vec<ModelAlias>,
     pub excluded_models: Vec<String>,
+    /// Higher wins: a request goes to the highest-priority credentials that can serve it, and to lower
+    /// ones only while those cool down. Config keys are 0.
+    pub priority: i64,
 }
 
 #[derive(Debug, Clone)]

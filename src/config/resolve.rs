@@ -58,29 +58,10 @@ impl Ctx<'_> {
     }
 
     fn proxy(&mut self, path: &str, value: Option<&str>) -> Option<ProxySetting> {
-        let value = value?.trim();
-        if value.is_empty() {
-            return None;
-        }
-        if value.eq_ignore_ascii_case("direct") || value.eq_ignore_ascii_case("none") {
-            return Some(ProxySetting::Direct);
-        }
-        match url::Url::parse(value) {
-            Ok(u) if matches!(u.scheme(), "http" | "https" | "socks5" | "socks5h") => {
-                Some(ProxySetting::Url(value.to_string()))
-            }
-            Ok(u) => {
-                self.error(
-                    path,
-                    format!(
-                        "`{path}` has scheme `{}`; use http, https, socks5, socks5h or `direct`",
-                        u.scheme()
-                    ),
-                );
-                None
-            }
-            Err(e) => {
-                self.error(path, format!("`{path}` is not a URL: {e}"));
+        match ProxySetting::parse(value?) {
+            Ok(setting) => setting,
+            Err(why) => {
+                self.error(path, format!("`{path}` {why}"));
                 None
             }
         }
@@ -404,6 +385,7 @@ fn build(ctx: &mut Ctx<'_>, raw: RawConfig) -> Config {
                 proxy: ctx.proxy(&format!("{path}.proxy-url"), e.proxy_url.as_deref()),
                 models: ctx.models(&format!("{path}.models"), &e.models),
                 excluded_models: e.excluded_models.clone(),
+                priority: 0,
             }));
         }
     }
@@ -443,6 +425,7 @@ fn build(ctx: &mut Ctx<'_>, raw: RawConfig) -> Config {
                 proxy: ctx.proxy(&format!("{key_path}.proxy-url"), k.proxy_url.as_deref()),
                 models: models.clone(),
                 excluded_models: Vec::new(),
+                priority: 0,
             }));
         }
     }

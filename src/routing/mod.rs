@@ -344,22 +344,29 @@ impl Router {
     }
 
     /// Candidates in the order to try them: rotated per request for round-robin, as declared for fill-first.
+    /// Candidates in the order to try them: highest priority first (lower ones are reached only when the
+    /// higher cool down or fail), and within one priority rotated per request for round-robin, as declared
+    /// for fill-first.
     fn order<'r>(&self, routes: &[&'r Route], strategy: Strategy, model: &str) -> Vec<&'r Route> {
+        let mut by_priority = routes.to_vec();
+        by_priority.sort_by_key(|r| std::cmp::Reverse(r.cred.priority));
+        let top = by_priority[0].cred.priority;
+        let bucket = by_priority
+            .iter()
+            .take_while(|r| r.cred.priority == top)
+            .count();
         let start = match strategy {
             Strategy::FillFirst => 0,
             Strategy::RoundRobin => {
                 let mut cursors = self.cursors.lock().unwrap_or_else(|p| p.into_inner());
                 let cursor = cursors.entry(model.to_string()).or_insert(0);
-                let start = *cursor % routes.len();
+                let start = *cursor % bucket;
                 *cursor = cursor.wrapping_add(1);
                 start
             }
         };
-        routes[start..]
-            .iter()
-            .chain(&routes[..start])
-            .copied()
-            .collect()
+        by_priority[..bucket].rotate_left(start);
+        by_priority
     }
 
     async fn attempt(&self, config: &Config, route: &Route, req: &mut Request<'_>) -> Attempt {

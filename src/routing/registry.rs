@@ -49,8 +49,13 @@ pub struct Registry {
 
 impl Registry {
     pub fn build(config: &Config) -> Registry {
+        Self::with_accounts(config, &[])
+    }
+
+    /// The config's keys and then the logged-in accounts' credentials.
+    pub fn with_accounts(config: &Config, accounts: &[Arc<Credential>]) -> Registry {
         let mut reg = Registry::default();
-        for cred in &config.credentials {
+        for cred in config.credentials.iter().chain(accounts) {
             let served: Vec<(String, String, String, u64)> = if cred.models.is_empty() {
                 builtin_models(cred.provider)
                     .iter()
