@@ -7,9 +7,12 @@ use std::time::Duration;
 
 use axum_server::accept::NoDelayAcceptor;
 use tokio::task::JoinHandle;
+use tokio_util::sync::CancellationToken;
 
+use crate::accounts::refresh::{RefreshOptions, TokenSource};
+use crate::accounts::{self, SecretStoreChoice};
 use crate::config::{self, Config, ConfigError, ConfigWatcher, FirstRun};
-use crate::server::{self, AppState};
+use crate::server::{self, Accounts, AppState};
 
 /// How often the config file is checked for edits.
 const RELOAD_POLL: Duration = Duration::from_secs(1);
@@ -53,6 +56,8 @@ pub struct RunningProxy {
     server: Option<JoinHandle<std::io::Result<()>>>,
     shutdown_timeout: Duration,
     _watcher: ConfigWatcher,
+    /// Stops the token refresh scheduler when the proxy goes away.
+    _refresh: Option<tokio_util::sync::DropGuard>,
 }
 
 /// Loads the config, binds the listener and starts serving; returns once it is listening.
@@ -85,7 +90,8 @@ pub async fn start(opts: StartOptions) -> Result<RunningProxy, Error> {
         addr: format!("{}:{}", cfg.host, cfg.port),
         source,
     })?;
-    let state = Arc::new(AppState::new(cfg.clone(), addr));
+    let (accounts, refresh) = open_accounts(&cfg).await;
+    let state = Arc::new(AppState::new(cfg.clone(), addr, accounts));
     let app = server::router(state.clone()).into_make_service_with_connect_info::<SocketAddr>();
     let handle = axum_server::Handle::new();
     let server = match &cfg.tls {
@@ -132,7 +138,39 @@ pub async fn start(opts: StartOptions) -> Result<RunningProxy, Error> {
         server: Some(server),
         shutdown_timeout: cfg.shutdown_timeout,
         _watcher: watcher,
+        _refresh: refresh,
     })
+}
+
+fn unavailable<T, U>(why: &dyn std::fmt::Display) -> (Option<T>, Option<U>) {
+    tracing::warn!("logged-in accounts are unavailable, serving config keys only: {why}");
+    (None, None)
+}
+
+/// The logged-in accounts (in auth-dir; tokens in the OS keychain, or files where none answers) and
+/// their refresh scheduler. A proxy whose accounts cannot be opened still serves its config keys.
+async fn open_accounts(cfg: &Config) -> (Option<Accounts>, Option<tokio_util::sync::DropGuard>) {
+    let dir = cfg.auth_dir.clone();
+    let opened = tokio::task::spawn_blocking(move || {
+        accounts::open_account_store(&dir, SecretStoreChoice::Auto)
+    })
+    .await;
+    let store = match opened {
+        Ok(Ok(store)) => Arc::new(store),
+        Ok(Err(e)) => return unavailable(&e),
+        Err(e) => return unavailable(&e),
+    };
+    let options = RefreshOptions {
+        proxy: cfg.proxy.clone(),
+        ..RefreshOptions::default()
+    };
+    let tokens = match TokenSource::new(store.clone(), cfg.endpoints.clone(), options) {
+        Ok(t) => Arc::new(t),
+        Err(e) => return unavailable(&e),
+    };
+    let cancel = CancellationToken::new();
+    tokens.spawn_scheduler(cancel.clone());
+    (Some(Accounts { store, tokens }), Some(cancel.drop_guard()))
 }
 
 /// Binds before serving so a taken port is reported plainly. An empty host means every interface, as in

@@ -16,7 +16,9 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{any, get, post};
 use http::{Method, StatusCode};
 
-use crate::config::Config;
+use crate::accounts::refresh::TokenSource;
+use crate::accounts::{routable, AccountStore};
+use crate::config::{Config, Credential};
 use crate::routing::{Registry, Router};
 use crate::wire::error::ErrorKind;
 use crate::wire::Format;
@@ -31,8 +33,9 @@ pub struct Live {
 }
 
 impl Live {
-    pub fn new(config: Arc<Config>) -> Self {
-        let registry = Registry::build(&config);
+    /// The config's keys and the logged-in accounts' credentials, ready to route.
+    pub fn new(config: Arc<Config>, accounts: &[Arc<Credential>]) -> Self {
+        let registry = Registry::with_accounts(&config, accounts);
         let listings = models::Listings::new(&registry);
         Live {
             config,
@@ -42,18 +45,31 @@ impl Live {
     }
 }
 
+/// The logged-in accounts a running proxy serves with: where they are listed, and their tokens.
+pub struct Accounts {
+    pub store: Arc<AccountStore>,
+    pub tokens: Arc<TokenSource>,
+}
+
 pub struct AppState {
     live: ArcSwap<Live>,
     router: Router,
     bound: SocketAddr,
+    accounts: Option<Arc<AccountStore>>,
 }
 
 impl AppState {
-    pub fn new(config: Arc<Config>, bound: SocketAddr) -> Self {
+    pub fn new(config: Arc<Config>, bound: SocketAddr, accounts: Option<Accounts>) -> Self {
+        let (router, store) = match accounts {
+            Some(a) => (Router::with_tokens(a.tokens), Some(a.store)),
+            None => (Router::new(), None),
+        };
+        let creds = account_credentials(store.as_deref(), &config);
         AppState {
-            live: ArcSwap::from_pointee(Live::new(config)),
-            router: Router::new(),
+            live: ArcSwap::from_pointee(Live::new(config, &creds)),
+            router,
             bound,
+            accounts: store,
         }
     }
 
@@ -71,7 +87,30 @@ impl AppState {
         {
             tracing::warn!("host, port and tls changes take effect after a restart");
         }
-        self.live.store(Arc::new(Live::new(config)));
+        let creds = account_credentials(self.accounts.as_deref(), &config);
+        self.live.store(Arc::new(Live::new(config, &creds)));
+    }
+
+    /// An account was added, removed or changed (a login, an import, a refresh that needs a new login):
+    /// requests from now on see the new list.
+    pub fn accounts_changed(&self) {
+        let config = self.live().config.clone();
+        let creds = account_credentials(self.accounts.as_deref(), &config);
+        self.live.store(Arc::new(Live::new(config, &creds)));
+    }
+}
+
+/// The accounts that can serve now, as credentials; none when the list cannot be read (said in the log).
+fn account_credentials(store: Option<&AccountStore>, config: &Config) -> Vec<Arc<Credential>> {
+    let Some(store) = store else {
+        return Vec::new();
+    };
+    match store.list() {
+        Ok(accounts) => routable::credentials(&accounts, config),
+        Err(e) => {
+            tracing::warn!("cannot read the account list; serving with config keys only: {e}");
+            Vec::new()
+        }
     }
 }
 
