@@ -230,6 +230,27 @@ impl Router {
         }
     }
 
+    /// A new access token for an account whose `rejected` one got a 401; `None` for keys, or when the
+    /// refresh fails (logged; the 401 then cools the account down like any other).
+    async fn refresh_after_401(
+        &self,
+        cred: &Credential,
+        rejected: &SecretString,
+    ) -> Option<SecretString> {
+        let CredentialAuth::Account { id, .. } = &cred.auth else {
+            return None;
+        };
+        let tokens = self.tokens.as_ref()?;
+        let id = AccountId::parse(id).ok()?;
+        match tokens.refresh_after_401(&id, rejected).await {
+            Ok(fresh) => Some(fresh),
+            Err(e) => {
+                tracing::warn!(credential = %cred.label, "refresh after a 401 failed: {e}");
+                None
+            }
+        }
+    }
+
     /// What `cred` presents upstream: its key, or its account's current access token.
     async fn secret_for(&self, cred: &Credential) -> Result<SecretString, String> {
         match &cred.auth {
@@ -435,7 +456,7 @@ impl Router {
             model: req.model.to_string(),
             message,
         };
-        let secret = match self.secret_for(cred).await {
+        let mut secret = match self.secret_for(cred).await {
             Ok(s) => s,
             // An account that cannot produce a token (needs a new login, or its refresh is failing)
             // cools down like an upstream 401 would, so the next credential is tried.
@@ -448,7 +469,6 @@ impl Router {
                 return Attempt::Failed(failure, unreachable(message));
             }
         };
-        let up = providers::build(cred, &outbound, &secret);
         let client = match self
             .clients
             .get(providers::proxy_for(cred, config.proxy.as_ref()))
@@ -456,19 +476,32 @@ impl Router {
             Ok(c) => c,
             Err(e) => return Attempt::Failed(Failure::Transport, unreachable(e.to_string())),
         };
-        tracing::debug!(credential = %cred.label, url = %up.url, "sending upstream");
-        let sent = client
-            .request(up.method, up.url)
-            .headers(up.headers)
-            .body(up.body)
-            .send()
-            .await;
-        let resp = match sent {
-            Ok(r) => r,
-            Err(e) => {
-                let message = format!("{}: {}", cred.label, error_chain(&e));
-                return Attempt::Failed(Failure::Transport, unreachable(message));
+        let mut refreshed = false;
+        let resp = loop {
+            let up = providers::build(cred, &outbound, &secret);
+            tracing::debug!(credential = %cred.label, url = %up.url, "sending upstream");
+            let sent = client
+                .request(up.method, up.url)
+                .headers(up.headers)
+                .body(up.body)
+                .send()
+                .await;
+            let resp = match sent {
+                Ok(r) => r,
+                Err(e) => {
+                    let message = format!("{}: {}", cred.label, error_chain(&e));
+                    return Attempt::Failed(Failure::Transport, unreachable(message));
+                }
+            };
+            // An account's token can be revoked or expire early: refresh it once and send again.
+            if resp.status() == StatusCode::UNAUTHORIZED && !refreshed {
+                if let Some(fresh) = self.refresh_after_401(cred, &secret).await {
+                    secret = fresh;
+                    refreshed = true;
+                    continue;
+                }
             }
+            break resp;
         };
         let status = resp.status();
         let headers = resp.headers().clone();
