@@ -24,9 +24,9 @@ pub struct StoreArgs {
     #[arg(long, short)]
     config: Option<PathBuf>,
     /// Where tokens live: `auto` (the OS keychain when one answers, else files in auth-dir),
-    /// `keychain` or `file`.
-    #[arg(long, default_value = "auto", value_parser = parse_choice)]
-    secret_store: SecretStoreChoice,
+    /// `keychain` or `file`; default: the config's `secret-store`, else `auto`.
+    #[arg(long, value_parser = parse_choice)]
+    secret_store: Option<SecretStoreChoice>,
 }
 
 fn parse_choice(s: &str) -> Result<SecretStoreChoice, String> {
@@ -76,7 +76,8 @@ fn load_config(path: Option<&PathBuf>) -> anyhow::Result<Arc<Config>> {
 
 fn open_store(args: &StoreArgs) -> anyhow::Result<(Arc<Config>, AccountStore)> {
     let cfg = load_config(args.config.as_ref())?;
-    let store = open_account_store(&cfg.auth_dir, args.secret_store)
+    let choice = args.secret_store.unwrap_or(cfg.secret_store);
+    let store = open_account_store(&cfg.auth_dir, choice)
         .with_context(|| format!("cannot open the accounts in {}", cfg.auth_dir.display()))?;
     Ok((cfg, store))
 }

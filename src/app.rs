@@ -10,12 +10,16 @@ use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 
 use crate::accounts::refresh::{RefreshOptions, TokenSource};
+use crate::accounts::watch::DiskState;
 use crate::accounts::{self, SecretStoreChoice};
 use crate::config::{self, Config, ConfigError, ConfigWatcher, FirstRun};
 use crate::server::{self, Accounts, AppState};
 
 /// How often the config file is checked for edits.
 const RELOAD_POLL: Duration = Duration::from_secs(1);
+
+/// How often the auth dir is checked for logins, logouts and CLIProxyAPI files made elsewhere.
+const ACCOUNTS_POLL: Duration = Duration::from_secs(1);
 
 /// Called with the config at start and after every good reload (log level, tray state, …).
 pub type ConfigHook = Arc<dyn Fn(&Config) + Send + Sync>;
@@ -56,8 +60,8 @@ pub struct RunningProxy {
     server: Option<JoinHandle<std::io::Result<()>>>,
     shutdown_timeout: Duration,
     _watcher: ConfigWatcher,
-    /// Stops the token refresh scheduler when the proxy goes away.
-    _refresh: Option<tokio_util::sync::DropGuard>,
+    /// Stops the accounts watch and the token refresh scheduler when the proxy goes away.
+    _accounts: tokio_util::sync::DropGuard,
 }
 
 /// Loads the config, binds the listener and starts serving; returns once it is listening.
@@ -90,8 +94,12 @@ pub async fn start(opts: StartOptions) -> Result<RunningProxy, Error> {
         addr: format!("{}:{}", cfg.host, cfg.port),
         source,
     })?;
-    let (accounts, refresh) = open_accounts(&cfg).await;
-    let state = Arc::new(AppState::new(cfg.clone(), addr, accounts));
+    let state = Arc::new(AppState::new(cfg.clone(), addr));
+    // The first look happens before serving, so accounts that exist serve the very first request.
+    let accounts_cancel = CancellationToken::new();
+    let mut accounts_watch = AccountsWatch::new(state.clone(), &cfg, accounts_cancel.clone());
+    accounts_watch.tick().await;
+    tokio::spawn(accounts_watch.run());
     let app = server::router(state.clone()).into_make_service_with_connect_info::<SocketAddr>();
     let handle = axum_server::Handle::new();
     let server = match &cfg.tls {
@@ -138,39 +146,121 @@ pub async fn start(opts: StartOptions) -> Result<RunningProxy, Error> {
         server: Some(server),
         shutdown_timeout: cfg.shutdown_timeout,
         _watcher: watcher,
-        _refresh: refresh,
+        _accounts: accounts_cancel.drop_guard(),
     })
 }
 
-fn unavailable<T, U>(why: &dyn std::fmt::Display) -> (Option<T>, Option<U>) {
-    tracing::warn!("logged-in accounts are unavailable, serving config keys only: {why}");
-    (None, None)
+/// Keeps the running proxy's accounts in line with the auth dir: opens the account store once there is
+/// anything in it (so a keys-only proxy never touches the keychain), reads CLIProxyAPI's files as they
+/// come, change and go, and applies logins, logouts and refreshes made by other processes.
+struct AccountsWatch {
+    state: Arc<AppState>,
+    dir: PathBuf,
+    choice: SecretStoreChoice,
+    endpoints: config::Endpoints,
+    proxy: Option<config::ProxySetting>,
+    cancel: CancellationToken,
+    seen: DiskState,
+    opened: Option<Accounts>,
 }
 
-/// The logged-in accounts (in auth-dir; tokens in the OS keychain, or files where none answers) and
-/// their refresh scheduler. A proxy whose accounts cannot be opened still serves its config keys.
-async fn open_accounts(cfg: &Config) -> (Option<Accounts>, Option<tokio_util::sync::DropGuard>) {
-    let dir = cfg.auth_dir.clone();
-    let opened = tokio::task::spawn_blocking(move || {
-        accounts::open_account_store(&dir, SecretStoreChoice::Auto)
-    })
-    .await;
-    let store = match opened {
-        Ok(Ok(store)) => Arc::new(store),
-        Ok(Err(e)) => return unavailable(&e),
-        Err(e) => return unavailable(&e),
-    };
-    let options = RefreshOptions {
-        proxy: cfg.proxy.clone(),
-        ..RefreshOptions::default()
-    };
-    let tokens = match TokenSource::new(store.clone(), cfg.endpoints.clone(), options) {
-        Ok(t) => Arc::new(t),
-        Err(e) => return unavailable(&e),
-    };
-    let cancel = CancellationToken::new();
-    tokens.spawn_scheduler(cancel.clone());
-    (Some(Accounts { store, tokens }), Some(cancel.drop_guard()))
+impl AccountsWatch {
+    fn new(state: Arc<AppState>, cfg: &Config, cancel: CancellationToken) -> Self {
+        AccountsWatch {
+            state,
+            dir: cfg.auth_dir.clone(),
+            choice: cfg.secret_store,
+            endpoints: cfg.endpoints.clone(),
+            proxy: cfg.proxy.clone(),
+            cancel,
+            seen: DiskState::default(),
+            opened: None,
+        }
+    }
+
+    /// Looks once and applies what changed since the last look.
+    async fn tick(&mut self) {
+        let dir = self.dir.clone();
+        let Ok(now) = tokio::task::spawn_blocking(move || DiskState::read(&dir)).await else {
+            return;
+        };
+        if now == self.seen {
+            return;
+        }
+        if self.opened.is_none() && now.has_accounts() {
+            match self.open().await {
+                Ok(accounts) => {
+                    self.state.attach_accounts(Accounts {
+                        store: accounts.store.clone(),
+                        tokens: accounts.tokens.clone(),
+                    });
+                    self.opened = Some(accounts);
+                }
+                // Tried again when the files change, not every poll: the reason does not change by itself.
+                Err(why) => tracing::warn!(
+                    "logged-in accounts are unavailable, serving config keys only: {why}"
+                ),
+            }
+        }
+        if let Some(accounts) = &self.opened {
+            if self.seen.auth_files_changed(&now) {
+                let (store, dir) = (accounts.store.clone(), self.dir.clone());
+                let done = tokio::task::spawn_blocking(move || {
+                    accounts::cliproxy::reconcile_auth_dir(&store, &dir)
+                })
+                .await;
+                match done {
+                    Ok(Ok(r)) => {
+                        for (path, why) in &r.skipped {
+                            tracing::warn!("{}: not used: {why}", path.display());
+                        }
+                        if !r.is_empty() {
+                            tracing::info!(
+                                added = r.added.len(),
+                                changed = r.changed.len(),
+                                removed = r.removed.len(),
+                                "auth files in {} applied",
+                                self.dir.display()
+                            );
+                        }
+                    }
+                    Ok(Err(e)) => tracing::warn!("cannot read the auth files: {e}"),
+                    Err(e) => tracing::warn!("cannot read the auth files: {e}"),
+                }
+            }
+            accounts.tokens.notify_changed();
+            self.state.accounts_changed();
+        }
+        self.seen = now;
+    }
+
+    async fn open(&self) -> Result<Accounts, String> {
+        let (dir, choice) = (self.dir.clone(), self.choice);
+        let store = tokio::task::spawn_blocking(move || accounts::open_account_store(&dir, choice))
+            .await
+            .map_err(|e| e.to_string())?
+            .map_err(|e| e.to_string())?;
+        let store = Arc::new(store);
+        let options = RefreshOptions {
+            proxy: self.proxy.clone(),
+            ..RefreshOptions::default()
+        };
+        let tokens = TokenSource::new(store.clone(), self.endpoints.clone(), options)
+            .map_err(|e| e.to_string())?;
+        let tokens = Arc::new(tokens);
+        tokens.spawn_scheduler(self.cancel.child_token());
+        Ok(Accounts { store, tokens })
+    }
+
+    /// Polls until the proxy goes away.
+    async fn run(mut self) {
+        loop {
+            tokio::select! {
+                () = self.cancel.cancelled() => return,
+                () = tokio::time::sleep(ACCOUNTS_POLL) => self.tick().await,
+            }
+        }
+    }
 }
 
 /// Binds before serving so a taken port is reported plainly. An empty host means every interface, as in

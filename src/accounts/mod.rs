@@ -23,6 +23,7 @@ pub mod routable;
 pub mod secret;
 pub mod store;
 mod tokens;
+pub mod watch;
 
 use std::path::PathBuf;
 

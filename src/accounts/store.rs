@@ -14,7 +14,7 @@ use serde::{Deserialize, Serialize};
 use super::fsutil::{ensure_private_dir, write_atomic, FileLock};
 use super::{io_err, Account, AccountId, AccountsError, Imported, SecretStore, Tokens};
 
-const LIST_FILE: &str = "accounts.json";
+pub(crate) const LIST_FILE: &str = "accounts.json";
 const LOCK_FILE: &str = "accounts.json.lock";
 
 /// What happens to the user's settings (label, priority, …) when an upsert finds the account.

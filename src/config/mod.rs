@@ -14,6 +14,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
+use crate::accounts::SecretStoreChoice;
 use secrecy::SecretString;
 
 pub use defaults::{default_config_path, ensure_default_config, FirstRun};
@@ -189,6 +190,8 @@ pub struct Config {
     /// Client keys; empty means no key is required.
     pub api_keys: Vec<SecretString>,
     pub auth_dir: PathBuf,
+    /// Where logged-in accounts' tokens live (`secret-store`): the OS keychain, files, or whichever answers.
+    pub secret_store: SecretStoreChoice,
     pub debug: bool,
     pub proxy: Option<ProxySetting>,
     /// Further attempts after the first one fails in a retryable way.

@@ -13,6 +13,7 @@ pub struct RawConfig {
     pub tls: RawTls,
     pub api_keys: Vec<String>,
     pub auth_dir: Option<String>,
+    pub secret_store: Option<String>,
     pub debug: bool,
     pub proxy_url: Option<String>,
     pub request_retry: Option<i64>,

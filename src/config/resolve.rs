@@ -6,6 +6,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
+use crate::accounts::SecretStoreChoice;
 use secrecy::{ExposeSecret, SecretString};
 
 use super::raw::{RawConfig, RawModel};
@@ -351,6 +352,18 @@ fn build(ctx: &mut Ctx<'_>, raw: RawConfig) -> Config {
         Some(dir) => ctx.path(dir),
         None => super::defaults::default_auth_dir(),
     };
+    let secret_store = match raw.secret_store.as_deref().map(str::trim) {
+        None | Some("" | "auto") => SecretStoreChoice::Auto,
+        Some("keychain") => SecretStoreChoice::Keychain,
+        Some("file") => SecretStoreChoice::File,
+        Some(other) => {
+            ctx.error(
+                "secret-store",
+                format!("`secret-store` must be `auto`, `keychain` or `file`, found `{other}`"),
+            );
+            SecretStoreChoice::Auto
+        }
+    };
     let proxy = ctx.proxy("proxy-url", raw.proxy_url.as_deref());
     let endpoints = super::endpoints::resolve(ctx, &raw.endpoints.claude, &raw.endpoints.codex);
     let mut credentials = Vec::new();
@@ -437,6 +450,7 @@ fn build(ctx: &mut Ctx<'_>, raw: RawConfig) -> Config {
         tls,
         api_keys,
         auth_dir,
+        secret_store,
         debug: raw.debug,
         proxy,
         request_retry: u32::try_from(request_retry).unwrap_or(u32::MAX),

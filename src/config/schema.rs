@@ -141,6 +141,7 @@ pub const ROOT: &[Field] = &[
     f("tls", Ty::Obj(TLS)),
     f("api-keys", STRINGS),
     f("auth-dir", Ty::Str),
+    f("secret-store", Ty::Str),
     f("debug", Ty::Bool),
     f("proxy-url", Ty::Str),
     f("request-retry", Ty::Int),

@@ -1,9 +1,14 @@
-//! OpenAI Responses as the Codex backend speaks it (`codex-api-key`).
+//! OpenAI Responses as the Codex backend speaks it (`codex-api-key`, and ChatGPT subscription accounts).
 
 use std::time::Duration;
 
+use bytes::Bytes;
+use http::{HeaderMap, HeaderValue};
+use serde_json::Value;
+
 use super::{until, Auth, Outbound};
 use crate::translate::ir;
+use crate::wire::body::JsonBody;
 
 pub(super) fn prepare(_out: &Outbound<'_>) -> (String, Auth) {
     ("/responses".to_string(), Auth::Bearer)
@@ -53,18 +58,33 @@ const MAX_NAME: usize = 64;
 /// Original tool names by the shortened names sent upstream, to restore them in the answer.
 pub type ToolNames = std::collections::HashMap<String, String>;
 
+/// FNV-1a, 64-bit, continued from `h` over `bytes`: stable across runs and platforms, which is what the
+/// shortened names and cache keys below need, and collisions between the few values of one request are
+/// negligible.
+fn fnv1a(mut h: u64, bytes: &[u8]) -> u64 {
+    for &b in bytes {
+        h ^= u64::from(b);
+        h = h.wrapping_mul(0x0100_0000_01b3);
+    }
+    h
+}
+
+const FNV_SEED: u64 = 0xcbf2_9ce4_8422_2325;
+
+/// Hashes each text followed by a separator, so ("ab", "c") and ("a", "bc") differ.
+fn hash_texts<'a>(texts: impl IntoIterator<Item = &'a str>) -> u64 {
+    texts
+        .into_iter()
+        .fold(FNV_SEED, |h, s| fnv1a(fnv1a(h, s.as_bytes()), &[0xff]))
+}
+
 /// Shortens a name over the limit: a readable head plus a hash of the whole, so the same long name always
 /// maps to the same short one (across turns too) and different names stay different.
 fn shorten(name: &str) -> String {
     if name.len() <= MAX_NAME {
         return name.to_string();
     }
-    // FNV-1a, 64-bit: stable everywhere, and collisions between two tools of one request are negligible.
-    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
-    for b in name.bytes() {
-        h ^= u64::from(b);
-        h = h.wrapping_mul(0x0100_0000_01b3);
-    }
+    let h = fnv1a(FNV_SEED, name.as_bytes());
     let mut head_len = MAX_NAME - 17;
     while !name.is_char_boundary(head_len) {
         head_len -= 1;
@@ -126,21 +146,114 @@ pub fn adapt(req: &mut ir::Request) -> ToolNames {
 /// A key derived from what stays the same across a conversation's turns: the instructions and the first
 /// user message. Two conversations that start identically share a cache, which is what caching is for.
 fn conversation_key(req: &ir::Request) -> String {
-    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
-    let mut feed = |s: &str| {
-        for b in s.bytes().chain([0xff]) {
-            h ^= u64::from(b);
-            h = h.wrapping_mul(0x0100_0000_01b3);
-        }
+    let first_user = req
+        .messages
+        .iter()
+        .find(|m| m.role == ir::Role::User)
+        .into_iter()
+        .flat_map(|m| &m.content)
+        .filter_map(|part| match part {
+            ir::Part::Text { text } => Some(text.as_str()),
+            _ => None,
+        });
+    let h = hash_texts(req.system.iter().map(String::as_str).chain(first_user));
+    format!("switchyard-{h:016x}")
+}
+
+/// The header a ChatGPT subscription request names its client with; a client's own wins.
+const ORIGINATOR: &str = "codex-tui";
+
+/// Top-level fields the Codex backend answers 400 "Unsupported parameter" to.
+const REFUSED_FIELDS: &[&str] = &[
+    "max_output_tokens",
+    "temperature",
+    "top_p",
+    "prompt_cache_retention",
+    "safety_identifier",
+    "stream_options",
+];
+
+/// Shapes a request for a ChatGPT subscription account (PROTOCOLS.md §2): the workspace header,
+/// `originator` unless the client named itself, `session_id` from the prompt cache key so the backend's
+/// cache follows the conversation, and a body the backend accepts: always streamed, never stored,
+/// encrypted reasoning included (there is no server-side state to refer back to), `instructions` a
+/// string. Returns the body to send.
+pub(super) fn for_subscription(
+    out: &Outbound<'_>,
+    headers: &mut HeaderMap,
+    workspace: Option<&str>,
+) -> Bytes {
+    if let Some(id) = workspace.and_then(|w| HeaderValue::from_str(w).ok()) {
+        headers.insert("chatgpt-account-id", id);
+    }
+    if !headers.contains_key("originator") {
+        headers.insert("originator", HeaderValue::from_static(ORIGINATOR));
+    }
+    headers.insert(
+        http::header::ACCEPT,
+        HeaderValue::from_static("text/event-stream"),
+    );
+    let Ok(mut body) = JsonBody::parse(&out.body) else {
+        // Not JSON: the backend's 400 says so better than we could.
+        return out.body.clone();
     };
-    req.system.iter().for_each(|s| feed(s));
-    if let Some(first) = req.messages.iter().find(|m| m.role == ir::Role::User) {
-        for part in &first.content {
-            if let ir::Part::Text { text } = part {
-                feed(text);
-            }
+    body.set_value("stream", &Value::Bool(true));
+    body.set_value("store", &Value::Bool(false));
+    if !matches!(body.value("instructions"), Some(Value::String(_))) {
+        body.set_str("instructions", "");
+    }
+    let mut include = match body.value("include") {
+        Some(Value::Array(items)) => items,
+        _ => Vec::new(),
+    };
+    if !include.iter().any(|i| i == "reasoning.encrypted_content") {
+        include.push(Value::from("reasoning.encrypted_content"));
+        body.set_value("include", &Value::Array(include));
+    }
+    for field in REFUSED_FIELDS {
+        if body.remove(field) {
+            tracing::debug!("dropping {field}: the Codex backend does not accept it");
         }
     }
+    let key = match body.str_field("prompt_cache_key") {
+        Some(key) if !key.is_empty() => key,
+        _ => {
+            let key = raw_conversation_key(&body);
+            body.set_str("prompt_cache_key", &key);
+            key
+        }
+    };
+    if !headers.contains_key("session_id") {
+        if let Ok(value) = HeaderValue::from_str(&key) {
+            headers.insert("session_id", value);
+        }
+    }
+    Bytes::from(body.to_bytes())
+}
+
+/// [`conversation_key`] for a Responses body sent as the client wrote it: the instructions and the
+/// first user message's text.
+fn raw_conversation_key(body: &JsonBody) -> String {
+    let instructions = body.str_field("instructions");
+    let input = body.value("input");
+    let first_user: Vec<&str> = match &input {
+        Some(Value::String(text)) => vec![text.as_str()],
+        Some(Value::Array(items)) => items
+            .iter()
+            .find(|item| item.get("role").and_then(Value::as_str) == Some("user"))
+            .and_then(|item| item.get("content"))
+            .map(|content| match content {
+                Value::String(text) => vec![text.as_str()],
+                Value::Array(parts) => parts
+                    .iter()
+                    .filter_map(|p| p.get("text").and_then(Value::as_str))
+                    .collect(),
+                _ => Vec::new(),
+            })
+            .unwrap_or_default(),
+        _ => Vec::new(),
+    };
+    let h = hash_texts(instructions.as_deref().into_iter().chain(first_user));
     format!("switchyard-{h:016x}")
 }
 

@@ -169,13 +169,17 @@ pub fn build(cred: &Credential, out: &Outbound<'_>, secret: &SecretString) -> Up
     for (name, value) in &cred.headers {
         headers.insert(name.clone(), value.clone());
     }
+    let body = match (&cred.auth, cred.provider) {
+        (CredentialAuth::Account { .. }, Provider::Claude) => {
+            claude::for_subscription(out, &mut headers)
+        }
+        (CredentialAuth::Account { workspace, .. }, Provider::Codex) => {
+            codex::for_subscription(out, &mut headers, workspace.as_deref())
+        }
+        _ => out.body.clone(),
+    };
     let claude_account =
         cred.provider == Provider::Claude && matches!(cred.auth, CredentialAuth::Account { .. });
-    let body = if claude_account {
-        claude::for_subscription(out, &mut headers)
-    } else {
-        out.body.clone()
-    };
     let mut url = cred.base_url.clone();
     let full_path = format!("{}{path}", url.path().trim_end_matches('/'));
     url.set_path(&full_path);

@@ -8,6 +8,7 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use arc_swap::ArcSwapOption;
 use bytes::Bytes;
 use futures_util::stream::BoxStream;
 use futures_util::StreamExt;
@@ -208,7 +209,8 @@ pub struct Router {
     cooldowns: Cooldowns,
     cursors: Mutex<HashMap<String, usize>>,
     clients: HttpClients,
-    tokens: Option<Arc<TokenSource>>,
+    /// Set once accounts exist (the store opens on the first login, not before).
+    tokens: ArcSwapOption<TokenSource>,
 }
 
 enum Attempt {
@@ -222,12 +224,9 @@ impl Router {
         Self::default()
     }
 
-    /// A router that can also send requests as logged-in accounts.
-    pub fn with_tokens(tokens: Arc<TokenSource>) -> Self {
-        Router {
-            tokens: Some(tokens),
-            ..Self::default()
-        }
+    /// Lets the router send requests as logged-in accounts from now on.
+    pub fn set_tokens(&self, tokens: Arc<TokenSource>) {
+        self.tokens.store(Some(tokens));
     }
 
     /// A new access token for an account whose `rejected` one got a 401; `None` for keys, or when the
@@ -240,7 +239,7 @@ impl Router {
         let CredentialAuth::Account { id, .. } = &cred.auth else {
             return None;
         };
-        let tokens = self.tokens.as_ref()?;
+        let tokens = self.tokens.load_full()?;
         let id = AccountId::parse(id).ok()?;
         match tokens.refresh_after_401(&id, rejected).await {
             Ok(fresh) => Some(fresh),
@@ -258,7 +257,7 @@ impl Router {
             CredentialAuth::Account { id, .. } => {
                 let tokens = self
                     .tokens
-                    .as_ref()
+                    .load_full()
                     .ok_or("logged-in accounts are not available in this process")?;
                 let id = AccountId::parse(id).map_err(|e| e.to_string())?;
                 tokens.access_token(&id).await.map_err(|e| e.to_string())
@@ -428,6 +427,34 @@ impl Router {
                         stream: upstream_stream,
                     };
                     (upstream, call, upstream_stream, body, Some(translation))
+                }
+                // The ChatGPT subscription backend only streams: a non-streaming Responses client gets
+                // the stream aggregated, as a translated request would.
+                Path::Passthrough
+                    if !client_stream
+                        && cred.provider == Provider::Codex
+                        && matches!(cred.auth, CredentialAuth::Account { .. })
+                        && matches!(req.call, Call::Generate { .. }) =>
+                {
+                    let translation = Translation {
+                        upstream: req.format,
+                        client: req.format,
+                        client_stream,
+                        options: StreamOptions {
+                            model: req.model.to_string(),
+                            gemini_sse: false,
+                            include_usage: false,
+                        },
+                        tool_names: ToolNames::new(),
+                        keepalive: config.keepalive,
+                    };
+                    (
+                        req.format,
+                        Call::Generate { stream: true },
+                        false,
+                        req.body.passthrough(&route.upstream_model),
+                        Some(translation),
+                    )
                 }
                 Path::Passthrough | Path::Unsupported => (
                     req.format,

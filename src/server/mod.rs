@@ -9,7 +9,7 @@ mod translated;
 use std::net::SocketAddr;
 use std::sync::Arc;
 
-use arc_swap::ArcSwap;
+use arc_swap::{ArcSwap, ArcSwapOption};
 use axum::extract::{Request, State};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
@@ -55,22 +55,25 @@ pub struct AppState {
     live: ArcSwap<Live>,
     router: Router,
     bound: SocketAddr,
-    accounts: Option<Arc<AccountStore>>,
+    /// `None` until someone logs in: a keys-only proxy never opens the store (or the keychain).
+    accounts: ArcSwapOption<AccountStore>,
 }
 
 impl AppState {
-    pub fn new(config: Arc<Config>, bound: SocketAddr, accounts: Option<Accounts>) -> Self {
-        let (router, store) = match accounts {
-            Some(a) => (Router::with_tokens(a.tokens), Some(a.store)),
-            None => (Router::new(), None),
-        };
-        let creds = account_credentials(store.as_deref(), &config);
+    pub fn new(config: Arc<Config>, bound: SocketAddr) -> Self {
         AppState {
-            live: ArcSwap::from_pointee(Live::new(config, &creds)),
-            router,
+            live: ArcSwap::from_pointee(Live::new(config, &[])),
+            router: Router::new(),
             bound,
-            accounts: store,
+            accounts: ArcSwapOption::empty(),
         }
+    }
+
+    /// Serves the logged-in accounts from now on, next to the config's keys.
+    pub fn attach_accounts(&self, accounts: Accounts) {
+        self.router.set_tokens(accounts.tokens);
+        self.accounts.store(Some(accounts.store));
+        self.accounts_changed();
     }
 
     /// The snapshot one request uses from start to end.
@@ -87,7 +90,7 @@ impl AppState {
         {
             tracing::warn!("host, port and tls changes take effect after a restart");
         }
-        let creds = account_credentials(self.accounts.as_deref(), &config);
+        let creds = account_credentials(self.accounts.load().as_deref(), &config);
         self.live.store(Arc::new(Live::new(config, &creds)));
     }
 
@@ -95,7 +98,7 @@ impl AppState {
     /// requests from now on see the new list.
     pub fn accounts_changed(&self) {
         let config = self.live().config.clone();
-        let creds = account_credentials(self.accounts.as_deref(), &config);
+        let creds = account_credentials(self.accounts.load().as_deref(), &config);
         self.live.store(Arc::new(Live::new(config, &creds)));
     }
 }

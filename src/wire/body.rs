@@ -63,6 +63,11 @@ impl JsonBody {
         }
     }
 
+    /// Removes a top-level field; the others keep their order. Returns whether it was there.
+    pub fn remove(&mut self, key: &str) -> bool {
+        self.fields.shift_remove(key).is_some()
+    }
+
     pub fn to_bytes(&self) -> Vec<u8> {
         // Serialising a map of raw values cannot fail: every value already is valid JSON.
         serde_json::to_vec(&self.fields).unwrap_or_default()
