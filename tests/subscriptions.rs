@@ -300,30 +300,34 @@ async fn restart(s: &mut Setup) {
     s.config = s.h.config_path();
 }
 
-/// Every account in the list was last refreshed a day ago, as after a day of use.
-fn age_accounts(auth: &Path) {
+/// Every account in the list was last refreshed a day ago, as after a day of use; with `expires_in`, its
+/// access token also expires that far from now.
+fn age_accounts(auth: &Path, expires_in: Option<Duration>) {
     let path = auth.join("switchyard/accounts.json");
     let mut list: Value = serde_json::from_slice(&std::fs::read(&path).unwrap()).unwrap();
-    let yesterday = humantime::format_rfc3339_seconds(
-        std::time::SystemTime::now() - Duration::from_secs(24 * 3600),
-    )
-    .to_string();
-    fn walk(v: &mut Value, when: &str) {
+    let now = std::time::SystemTime::now();
+    let rfc3339 = |t| Value::from(humantime::format_rfc3339_seconds(t).to_string());
+    let yesterday = rfc3339(now - Duration::from_secs(24 * 3600));
+    let expiry = expires_in.map(|d| rfc3339(now + d));
+    fn walk(v: &mut Value, set: &dyn Fn(&str) -> Option<Value>) {
         match v {
             Value::Object(map) => {
                 for (k, v) in map.iter_mut() {
-                    if k == "last_refresh" {
-                        *v = Value::from(when);
-                    } else {
-                        walk(v, when);
+                    match set(k) {
+                        Some(new) => *v = new,
+                        None => walk(v, set),
                     }
                 }
             }
-            Value::Array(items) => items.iter_mut().for_each(|v| walk(v, when)),
+            Value::Array(items) => items.iter_mut().for_each(|v| walk(v, set)),
             _ => {}
         }
     }
-    walk(&mut list, &yesterday);
+    walk(&mut list, &|key| match key {
+        "last_refresh" => Some(yesterday.clone()),
+        "expires_at" => expiry.clone(),
+        _ => None,
+    });
     std::fs::write(&path, serde_json::to_vec(&list).unwrap()).unwrap();
 }
 
@@ -337,7 +341,7 @@ async fn a_rejected_token_is_refreshed_once_and_restarts_need_no_login() {
     let issued = sent[0].clone();
 
     // A day later, after a restart: the account serves from the first request, no login.
-    age_accounts(s.auth.path());
+    age_accounts(s.auth.path(), None);
     restart(&mut s).await;
     let (status, sent) = chat_call(&s.h, CODEX_MODEL).await;
     assert_eq!(status, 200, "served right after the restart");
@@ -357,8 +361,17 @@ async fn a_rejected_token_is_refreshed_once_and_restarts_need_no_login() {
     restart(&mut s).await;
     let (status, sent) = chat_call(&s.h, CODEX_MODEL).await;
     assert_eq!(status, 200);
-    assert_eq!(sent, [refreshed]);
+    assert_eq!(sent, std::slice::from_ref(&refreshed));
     assert_eq!(s.h.mock.oauth().refresh_count(), 1, "no second refresh");
+
+    // Its access token is about to expire: the next request refreshes first and never sends it.
+    age_accounts(s.auth.path(), Some(Duration::from_secs(30)));
+    restart(&mut s).await;
+    let (status, sent) = chat_call(&s.h, CODEX_MODEL).await;
+    assert_eq!(status, 200);
+    assert_eq!(s.h.mock.oauth().refresh_count(), 2, "refreshed before use");
+    assert_eq!(sent.len(), 1);
+    assert_ne!(sent[0], refreshed, "the expiring token was not sent");
 }
 
 #[tokio::test]
