@@ -3,12 +3,14 @@
 
 mod defaults;
 mod endpoints;
+mod oauth;
 mod raw;
 mod resolve;
 mod schema;
 mod watch;
 pub mod yaml;
 
+use std::collections::BTreeMap;
 use std::fmt;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -122,6 +124,22 @@ pub struct ModelAlias {
     pub alias: String,
 }
 
+/// An `oauth-model-alias` entry: a built-in catalog model offered to clients under another name.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CatalogAlias {
+    pub model: ModelAlias,
+    /// Keep serving the catalog name too; without `fork` the alias replaces it.
+    pub fork: bool,
+}
+
+/// What `oauth-excluded-models` and `oauth-model-alias` say about one kind of logged-in account.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct AccountModels {
+    /// Added to each account's own `excluded_models`.
+    pub excluded_models: Vec<String>,
+    pub aliases: Vec<CatalogAlias>,
+}
+
 /// How a credential proves itself upstream.
 #[derive(Debug)]
 pub enum CredentialAuth {
@@ -206,6 +224,9 @@ pub struct Config {
     pub credentials: Vec<Arc<Credential>>,
     /// Where the Claude and Codex OAuth and API servers are (`endpoints:`).
     pub endpoints: Endpoints,
+    /// `oauth-excluded-models` and `oauth-model-alias` for the kinds of account Switchyard logs in
+    /// (Claude, Codex); a provider without an entry has neither.
+    pub account_models: BTreeMap<Provider, AccountModels>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -32,11 +32,19 @@ impl Ctx<'_> {
     }
 
     pub(super) fn error(&mut self, path: &str, message: impl Into<String>) {
+        self.report(path, Severity::Error, message.into());
+    }
+
+    pub(super) fn warning(&mut self, path: &str, message: impl Into<String>) {
+        self.report(path, Severity::Warning, message.into());
+    }
+
+    fn report(&mut self, path: &str, severity: Severity, message: String) {
         let pos = self.pos(path);
         self.problems.push(Diagnostic {
             pos,
-            severity: Severity::Error,
-            message: message.into(),
+            severity,
+            message,
         });
     }
 
@@ -353,6 +361,8 @@ fn build(ctx: &mut Ctx<'_>, raw: RawConfig) -> Config {
     };
     let proxy = ctx.proxy("proxy-url", raw.proxy_url.as_deref());
     let endpoints = super::endpoints::resolve(ctx, &raw.endpoints.claude, &raw.endpoints.codex);
+    let account_models =
+        super::oauth::resolve(ctx, &raw.oauth_excluded_models, &raw.oauth_model_alias);
     let mut credentials = Vec::new();
     for (provider, entries) in [
         (Provider::Claude, &raw.claude_api_key),
@@ -455,6 +465,7 @@ fn build(ctx: &mut Ctx<'_>, raw: RawConfig) -> Config {
         keepalive,
         credentials,
         endpoints,
+        account_models,
     }
 }
 
