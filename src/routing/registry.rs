@@ -122,9 +122,13 @@ impl Registry {
     }
 }
 
-/// CLIProxyAPI's `excluded-models` patterns: exact, `prefix*`, `*suffix` or `*substring*`.
+/// CLIProxyAPI's `excluded-models` patterns: exact, `prefix*`, `*suffix` or `*substring*`, ignoring
+/// case as CLIProxyAPI does (it lower-cases patterns and names alike).
 pub fn is_excluded(patterns: &[String], model: &str) -> bool {
-    patterns.iter().any(|p| wildcard(p.trim(), model))
+    let model = model.to_ascii_lowercase();
+    patterns
+        .iter()
+        .any(|p| wildcard(&p.trim().to_ascii_lowercase(), &model))
 }
 
 fn wildcard(pattern: &str, s: &str) -> bool {
@@ -167,6 +171,8 @@ mod tests {
         assert!(!is_excluded(&p("gpt-5"), "gpt-5.1"));
         assert!(!is_excluded(&p("a*b*c"), "ac"));
         assert!(is_excluded(&p("a*b*c"), "a-b-c"));
+        assert!(is_excluded(&p("GPT-5*"), "gpt-5.1"));
+        assert!(is_excluded(&p("gpt-5"), "GPT-5"));
     }
 
     #[test]
