@@ -172,6 +172,9 @@ pub struct Credential {
     pub proxy: Option<ProxySetting>,
     /// Empty means the provider's built-in catalog.
     pub models: Vec<ModelAlias>,
+    /// Renames of the built-in catalog (used only when `models` is empty): a logged-in account's
+    /// `oauth-model-alias` entries. Key entries rename through `models` instead.
+    pub catalog_aliases: Vec<CatalogAlias>,
     pub excluded_models: Vec<String>,
     /// Higher wins: a request goes to the highest-priority credentials that can serve it, and to lower
     /// ones only while those cool down. Config keys are 0.

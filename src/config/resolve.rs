@@ -394,6 +394,7 @@ fn build(ctx: &mut Ctx<'_>, raw: RawConfig) -> Config {
                 headers: ctx.headers(&format!("{path}.headers"), &e.headers),
                 proxy: ctx.proxy(&format!("{path}.proxy-url"), e.proxy_url.as_deref()),
                 models: ctx.models(&format!("{path}.models"), &e.models),
+                catalog_aliases: Vec::new(),
                 excluded_models: e.excluded_models.clone(),
                 priority: 0,
             }));
@@ -434,6 +435,7 @@ fn build(ctx: &mut Ctx<'_>, raw: RawConfig) -> Config {
                 headers: headers.clone(),
                 proxy: ctx.proxy(&format!("{key_path}.proxy-url"), k.proxy_url.as_deref()),
                 models: models.clone(),
+                catalog_aliases: Vec::new(),
                 excluded_models: Vec::new(),
                 priority: 0,
             }));
