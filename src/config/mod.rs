@@ -3,12 +3,14 @@
 
 mod defaults;
 mod endpoints;
+mod oauth;
 mod raw;
 mod resolve;
 mod schema;
 mod watch;
 pub mod yaml;
 
+use std::collections::BTreeMap;
 use std::fmt;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -123,6 +125,22 @@ pub struct ModelAlias {
     pub alias: String,
 }
 
+/// An `oauth-model-alias` entry: a built-in catalog model offered to clients under another name.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CatalogAlias {
+    pub model: ModelAlias,
+    /// Keep serving the catalog name too; without `fork` the alias replaces it.
+    pub fork: bool,
+}
+
+/// What `oauth-excluded-models` and `oauth-model-alias` say about one kind of logged-in account.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct AccountModels {
+    /// Added to each account's own `excluded_models`.
+    pub excluded_models: Vec<String>,
+    pub aliases: Vec<CatalogAlias>,
+}
+
 /// How a credential proves itself upstream.
 #[derive(Debug)]
 pub enum CredentialAuth {
@@ -155,6 +173,9 @@ pub struct Credential {
     pub proxy: Option<ProxySetting>,
     /// Empty means the provider's built-in catalog.
     pub models: Vec<ModelAlias>,
+    /// Renames of the built-in catalog (used only when `models` is empty): a logged-in account's
+    /// `oauth-model-alias` entries. Key entries rename through `models` instead.
+    pub catalog_aliases: Vec<CatalogAlias>,
     pub excluded_models: Vec<String>,
     /// Higher wins: a request goes to the highest-priority credentials that can serve it, and to lower
     /// ones only while those cool down. Config keys are 0.
@@ -209,6 +230,9 @@ pub struct Config {
     pub credentials: Vec<Arc<Credential>>,
     /// Where the Claude and Codex OAuth and API servers are (`endpoints:`).
     pub endpoints: Endpoints,
+    /// `oauth-excluded-models` and `oauth-model-alias` for the kinds of account Switchyard logs in
+    /// (Claude, Codex); a provider without an entry has neither.
+    pub account_models: BTreeMap<Provider, AccountModels>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

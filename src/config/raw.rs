@@ -29,6 +29,16 @@ pub struct RawConfig {
     pub gemini_api_key: Vec<RawKeyEntry>,
     pub openai_compatibility: Vec<RawCompat>,
     pub endpoints: RawEndpoints,
+    pub oauth_excluded_models: BTreeMap<String, Vec<String>>,
+    pub oauth_model_alias: BTreeMap<String, Vec<RawOAuthAlias>>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(rename_all = "kebab-case", default)]
+pub struct RawOAuthAlias {
+    pub name: String,
+    pub alias: String,
+    pub fork: bool,
 }
 
 #[derive(Debug, Default, Deserialize)]

@@ -33,11 +33,19 @@ impl Ctx<'_> {
     }
 
     pub(super) fn error(&mut self, path: &str, message: impl Into<String>) {
+        self.report(path, Severity::Error, message.into());
+    }
+
+    pub(super) fn warning(&mut self, path: &str, message: impl Into<String>) {
+        self.report(path, Severity::Warning, message.into());
+    }
+
+    fn report(&mut self, path: &str, severity: Severity, message: String) {
         let pos = self.pos(path);
         self.problems.push(Diagnostic {
             pos,
-            severity: Severity::Error,
-            message: message.into(),
+            severity,
+            message,
         });
     }
 
@@ -366,6 +374,8 @@ fn build(ctx: &mut Ctx<'_>, raw: RawConfig) -> Config {
     };
     let proxy = ctx.proxy("proxy-url", raw.proxy_url.as_deref());
     let endpoints = super::endpoints::resolve(ctx, &raw.endpoints.claude, &raw.endpoints.codex);
+    let account_models =
+        super::oauth::resolve(ctx, &raw.oauth_excluded_models, &raw.oauth_model_alias);
     let mut credentials = Vec::new();
     for (provider, entries) in [
         (Provider::Claude, &raw.claude_api_key),
@@ -397,6 +407,7 @@ fn build(ctx: &mut Ctx<'_>, raw: RawConfig) -> Config {
                 headers: ctx.headers(&format!("{path}.headers"), &e.headers),
                 proxy: ctx.proxy(&format!("{path}.proxy-url"), e.proxy_url.as_deref()),
                 models: ctx.models(&format!("{path}.models"), &e.models),
+                catalog_aliases: Vec::new(),
                 excluded_models: e.excluded_models.clone(),
                 priority: 0,
             }));
@@ -437,6 +448,7 @@ fn build(ctx: &mut Ctx<'_>, raw: RawConfig) -> Config {
                 headers: headers.clone(),
                 proxy: ctx.proxy(&format!("{key_path}.proxy-url"), k.proxy_url.as_deref()),
                 models: models.clone(),
+                catalog_aliases: Vec::new(),
                 excluded_models: Vec::new(),
                 priority: 0,
             }));
@@ -469,6 +481,7 @@ fn build(ctx: &mut Ctx<'_>, raw: RawConfig) -> Config {
         keepalive,
         credentials,
         endpoints,
+        account_models,
     }
 }
 

@@ -12,8 +12,8 @@ pub enum Ty {
     Int,
     Bool,
     List(&'static Ty),
-    /// A mapping of header name to value.
-    StrMap,
+    /// A mapping of free-form names (header names, account channels) to values of one type.
+    Map(&'static Ty),
     Obj(&'static [Field]),
     /// A CLIProxyAPI key we accept unchanged but do not act on yet.
     Ignored,
@@ -55,7 +55,7 @@ const KEY_ENTRY: &[Field] = &[
     f("api-key", Ty::Str),
     f("base-url", Ty::Str),
     f("prefix", Ty::Str),
-    f("headers", Ty::StrMap),
+    f("headers", Ty::Map(&Ty::Str)),
     f("proxy-url", Ty::Str),
     f("models", MODELS),
     f("excluded-models", STRINGS),
@@ -76,7 +76,7 @@ const COMPAT: &[Field] = &[
     f("name", Ty::Str),
     f("base-url", Ty::Str),
     f("prefix", Ty::Str),
-    f("headers", Ty::StrMap),
+    f("headers", Ty::Map(&Ty::Str)),
     f("api-key-entries", Ty::List(&Ty::Obj(COMPAT_KEY))),
     f("models", MODELS),
     ignored("priority"),
@@ -86,6 +86,15 @@ const COMPAT: &[Field] = &[
     ignored("request-retry"),
     ignored("request-scoped-errors"),
     ignored("excluded-models"),
+];
+
+/// One `oauth-model-alias.<channel>[]` entry: a built-in catalog model offered under another name.
+const OAUTH_ALIAS: &[Field] = &[
+    f("name", Ty::Str),
+    f("alias", Ty::Str),
+    f("fork", Ty::Bool),
+    ignored("display-name"),
+    ignored("force-mapping"),
 ];
 
 const TLS: &[Field] = &[f("enable", Ty::Bool), f("cert", Ty::Str), f("key", Ty::Str)];
@@ -157,6 +166,11 @@ pub const ROOT: &[Field] = &[
     f("gemini-api-key", Ty::List(&Ty::Obj(KEY_ENTRY))),
     f("openai-compatibility", Ty::List(&Ty::Obj(COMPAT))),
     f("endpoints", Ty::Obj(ENDPOINTS)),
+    f("oauth-excluded-models", Ty::Map(&STRINGS)),
+    f(
+        "oauth-model-alias",
+        Ty::Map(&Ty::List(&Ty::Obj(OAUTH_ALIAS))),
+    ),
     // CLIProxyAPI keys accepted as they are and reported once as not implemented yet.
     ignored("pprof"),
     ignored("commercial-mode"),
@@ -188,8 +202,6 @@ pub const ROOT: &[Field] = &[
     ignored("interactions-api-key"),
     ignored("xai-api-key"),
     ignored("vertex-api-key"),
-    ignored("oauth-model-alias"),
-    ignored("oauth-excluded-models"),
     ignored("payload"),
     ignored("plugins"),
     ignored("credential-concurrency"),
@@ -258,14 +270,17 @@ fn check(ty: &Ty, node: &Node, path: &str, w: &mut Walk) -> Value {
                 .collect(),
         ),
         (Ty::List(_), _) => mismatch(w, "a list"),
-        (Ty::StrMap, Node::Map(entries, _)) => {
+        (Ty::Map(inner), Node::Map(entries, _)) => {
             let mut m = Map::new();
             for (k, _, v) in entries {
-                m.insert(k.clone(), check(&Ty::Str, v, &join(path, k), w));
+                let value = check(inner, v, &join(path, k), w);
+                if !value.is_null() {
+                    m.insert(k.clone(), value);
+                }
             }
             Value::Object(m)
         }
-        (Ty::StrMap, _) => mismatch(w, "a mapping of names to values"),
+        (Ty::Map(_), _) => mismatch(w, "a mapping of names to values"),
         (Ty::Obj(fields), Node::Map(entries, _)) => {
             let mut m = Map::new();
             for (k, key_pos, v) in entries {
@@ -336,6 +351,9 @@ mod tests {
                 Ty::Ignored => continue,
                 Ty::Obj(inner) => honoured(inner, &here, out),
                 Ty::List(Ty::Obj(inner)) => honoured(inner, &format!("{here}[]"), out),
+                Ty::Map(Ty::List(Ty::Obj(inner))) => {
+                    honoured(inner, &format!("{here}.<name>[]"), out)
+                }
                 _ => {}
             }
             out.push(here);

@@ -5,7 +5,7 @@ use std::sync::Arc;
 
 use indexmap::IndexMap;
 
-use crate::config::{Config, Credential, Provider};
+use crate::config::{CatalogAlias, Config, Credential, Provider};
 use crate::providers::builtin_models;
 
 /// One way to serve a model: a credential and the name the upstream is asked for.
@@ -56,25 +56,13 @@ impl Registry {
     pub fn with_accounts(config: &Config, accounts: &[Arc<Credential>]) -> Registry {
         let mut reg = Registry::default();
         for cred in config.credentials.iter().chain(accounts) {
-            let served: Vec<(String, String, String, u64)> = if cred.models.is_empty() {
-                builtin_models(cred.provider)
-                    .iter()
-                    .map(|m| {
-                        (
-                            m.id.to_string(),
-                            m.id.to_string(),
-                            m.display_name.to_string(),
-                            m.created,
-                        )
-                    })
-                    .collect()
-            } else {
-                cred.models
-                    .iter()
-                    .map(|m| (m.alias.clone(), m.name.clone(), m.alias.clone(), 0))
-                    .collect()
-            };
-            for (alias, name, display, created) in served {
+            for Served {
+                alias,
+                name,
+                display,
+                created,
+            } in served(cred)
+            {
                 if is_excluded(&cred.excluded_models, &alias)
                     || is_excluded(&cred.excluded_models, &name)
                 {
@@ -122,9 +110,74 @@ impl Registry {
     }
 }
 
-/// CLIProxyAPI's `excluded-models` patterns: exact, `prefix*`, `*suffix` or `*substring*`.
+/// A name a credential serves, before exclusions and prefixes.
+struct Served {
+    /// What clients ask for.
+    alias: String,
+    /// What the upstream is asked for.
+    name: String,
+    display: String,
+    created: u64,
+}
+
+/// The names `cred` offers: its `models` list, or else the built-in catalog with its `catalog_aliases`
+/// applied as CLIProxyAPI applies `oauth-model-alias` (an alias replaces the catalog name unless an
+/// entry for that name forks; one name may have several aliases). An alias of a model missing from
+/// the catalog is served too: the user named the upstream model, and the catalog is a snapshot.
+fn served(cred: &Credential) -> Vec<Served> {
+    if !cred.models.is_empty() {
+        return cred
+            .models
+            .iter()
+            .map(|m| Served {
+                alias: m.alias.clone(),
+                name: m.name.clone(),
+                display: m.alias.clone(),
+                created: 0,
+            })
+            .collect();
+    }
+    let catalog = builtin_models(cred.provider);
+    let mut bases: Vec<(String, String, u64)> = catalog
+        .iter()
+        .map(|m| (m.id.to_string(), m.display_name.to_string(), m.created))
+        .collect();
+    for a in &cred.catalog_aliases {
+        if !bases
+            .iter()
+            .any(|(id, ..)| id.eq_ignore_ascii_case(&a.model.name))
+        {
+            bases.push((a.model.name.clone(), a.model.name.clone(), 0));
+        }
+    }
+    let mut out = Vec::new();
+    for (id, display, created) in bases {
+        let renames: Vec<&CatalogAlias> = cred
+            .catalog_aliases
+            .iter()
+            .filter(|a| a.model.name.eq_ignore_ascii_case(&id))
+            .collect();
+        let names = renames.iter().map(|a| a.model.alias.clone());
+        let keep = renames.is_empty() || renames.iter().any(|a| a.fork);
+        for alias in keep.then(|| id.clone()).into_iter().chain(names) {
+            out.push(Served {
+                alias,
+                name: id.clone(),
+                display: display.clone(),
+                created,
+            });
+        }
+    }
+    out
+}
+
+/// CLIProxyAPI's `excluded-models` patterns: exact, `prefix*`, `*suffix` or `*substring*`, ignoring
+/// case as CLIProxyAPI does (it lower-cases patterns and names alike).
 pub fn is_excluded(patterns: &[String], model: &str) -> bool {
-    patterns.iter().any(|p| wildcard(p.trim(), model))
+    let model = model.to_ascii_lowercase();
+    patterns
+        .iter()
+        .any(|p| wildcard(&p.trim().to_ascii_lowercase(), &model))
 }
 
 fn wildcard(pattern: &str, s: &str) -> bool {
@@ -167,6 +220,8 @@ mod tests {
         assert!(!is_excluded(&p("gpt-5"), "gpt-5.1"));
         assert!(!is_excluded(&p("a*b*c"), "ac"));
         assert!(is_excluded(&p("a*b*c"), "a-b-c"));
+        assert!(is_excluded(&p("GPT-5*"), "gpt-5.1"));
+        assert!(is_excluded(&p("gpt-5"), "GPT-5"));
     }
 
     #[test]
