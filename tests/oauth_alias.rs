@@ -80,7 +80,8 @@ impl Env {
             store,
             tokens: Arc::new(tokens),
         };
-        let state = Arc::new(AppState::new(config, addr, Some(accounts)));
+        let state = Arc::new(AppState::new(config, addr));
+        state.attach_accounts(accounts);
         let app = server::router(state.clone()).into_make_service_with_connect_info::<SocketAddr>();
         tokio::spawn(async move { axum::serve(listener, app).await });
         Env {
