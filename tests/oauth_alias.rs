@@ -2,6 +2,8 @@
 //! Claude account in front of the mock upstream. The account lives in a file-backed store in a temp
 //! folder, so neither the real HOME nor the OS keychain is touched.
 
+mod common;
+
 use std::net::SocketAddr;
 use std::path::Path;
 use std::sync::Arc;
@@ -15,7 +17,7 @@ use switchyard::server::{self, Accounts, AppState};
 use switchyard_mock::{Family, MockUpstream};
 use time::OffsetDateTime;
 
-const CLIENT_KEY: &str = "test-client-key";
+use common::CLIENT_KEY;
 const ACCESS_TOKEN: &str = "sk-ant-oat01-account";
 
 const ALIASES: &str = r#"
@@ -117,22 +119,7 @@ impl Env {
 
     /// The ids `/v1/models` lists.
     async fn listed(&self) -> Vec<String> {
-        let v: Value = self
-            .http
-            .get(format!("{}/v1/models", self.base))
-            .bearer_auth(CLIENT_KEY)
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
-        v["data"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|m| m["id"].as_str().unwrap().to_string())
-            .collect()
+        common::listed_models(&self.http, &self.base).await
     }
 
     /// The models the upstream was asked for, in order.

@@ -56,38 +56,6 @@ async fn setup() -> Setup {
     Setup { h, auth, config }
 }
 
-/// The model ids `/v1/models` lists now.
-async fn served(h: &Harness) -> Vec<String> {
-    let models: Value = h
-        .http
-        .get(h.url("/v1/models"))
-        .bearer_auth(CLIENT_KEY)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    models["data"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .filter_map(|m| m["id"].as_str().map(str::to_string))
-        .collect()
-}
-
-/// Waits until the running proxy serves (or stops serving) `model`: it polls the auth dir.
-async fn wait_served(h: &Harness, model: &str, expect: bool) {
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
-    while served(h).await.iter().any(|m| m == model) != expect {
-        assert!(
-            tokio::time::Instant::now() < deadline,
-            "`{model}` served={expect} not seen within 10 s"
-        );
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-}
-
 /// The credential each upstream call presented, in order, from the `skip`-th call on.
 fn bearers(h: &Harness, skip: usize) -> Vec<String> {
     h.mock
@@ -160,7 +128,7 @@ async fn every_client_format(h: &Harness, model: &str) {
 async fn log_in_while_the_proxy_runs_and_use_both_accounts_from_every_client_format() {
     let s = setup().await;
     let h = &s.h;
-    let before = served(h).await;
+    let before = h.listed_models().await;
     assert!(
         !before.iter().any(|m| m == CLAUDE_MODEL || m == CODEX_MODEL),
         "nothing serves these before a login: {before:?}"
@@ -184,8 +152,8 @@ async fn log_in_while_the_proxy_runs_and_use_both_accounts_from_every_client_for
         out.contains("Added codex account codex-user@example.com (plan plus)"),
         "{out}"
     );
-    wait_served(h, CLAUDE_MODEL, true).await;
-    wait_served(h, CODEX_MODEL, true).await;
+    h.wait_for_model(CLAUDE_MODEL, true).await;
+    h.wait_for_model(CODEX_MODEL, true).await;
 
     every_client_format(h, CLAUDE_MODEL).await;
     every_client_format(h, CODEX_MODEL).await;
@@ -237,18 +205,16 @@ async fn log_in_while_the_proxy_runs_and_use_both_accounts_from_every_client_for
 
     // Claude Code itself passes through untouched, its own system prompt first.
     let resp = h
-        .http
-        .post(h.url("/v1/messages?beta=true"))
-        .bearer_auth(CLIENT_KEY)
-        .header("user-agent", "claude-cli/2.1.197 (external, cli)")
-        .header("anthropic-beta", "claude-code-20250219")
-        .json(
-            &json!({"model": CLAUDE_MODEL, "max_tokens": 64, "system": "custom",
-            "messages": [{"role": "user", "content": "hi"}]}),
+        .post_with(
+            "/v1/messages?beta=true",
+            &[
+                ("user-agent", "claude-cli/2.1.197 (external, cli)"),
+                ("anthropic-beta", "claude-code-20250219"),
+            ],
+            json!({"model": CLAUDE_MODEL, "max_tokens": 64, "system": "custom",
+                "messages": [{"role": "user", "content": "hi"}]}),
         )
-        .send()
-        .await
-        .unwrap();
+        .await;
     assert_eq!(resp.status(), 200);
     let r = last_request(h);
     assert_eq!(r.body["system"], "custom");
@@ -263,16 +229,13 @@ async fn log_in_while_the_proxy_runs_and_use_both_accounts_from_every_client_for
 
     // A Codex CLI request keeps its own cache key, session and originator.
     let resp = h
-        .http
-        .post(h.url("/v1/responses"))
-        .bearer_auth(CLIENT_KEY)
-        .header("originator", "codex_cli_rs")
-        .header("session_id", "sess-1")
-        .json(&json!({"model": CODEX_MODEL, "input": "hi", "stream": true,
-            "prompt_cache_key": "sess-1", "instructions": "be brief"}))
-        .send()
-        .await
-        .unwrap();
+        .post_with(
+            "/v1/responses",
+            &[("originator", "codex_cli_rs"), ("session_id", "sess-1")],
+            json!({"model": CODEX_MODEL, "input": "hi", "stream": true,
+                "prompt_cache_key": "sess-1", "instructions": "be brief"}),
+        )
+        .await;
     assert_eq!(resp.status(), 200);
     let r = last_request(h);
     assert_eq!(r.header("originator"), Some("codex_cli_rs"));
@@ -287,8 +250,8 @@ async fn log_in_while_the_proxy_runs_and_use_both_accounts_from_every_client_for
         .output()
         .unwrap();
     assert!(out.status.success(), "{out:?}");
-    wait_served(h, CLAUDE_MODEL, false).await;
-    assert!(served(h).await.iter().any(|m| m == CODEX_MODEL));
+    h.wait_for_model(CLAUDE_MODEL, false).await;
+    assert!(h.listed_models().await.iter().any(|m| m == CODEX_MODEL));
 }
 
 /// Stops `s`'s proxy and starts a new one on the same config and auth dir, with the same mock.
@@ -335,7 +298,7 @@ fn age_accounts(auth: &Path, expires_in: Option<Duration>) {
 async fn a_rejected_token_is_refreshed_once_and_restarts_need_no_login() {
     let mut s = setup().await;
     login_in_browser(&s.config, "codex").await;
-    wait_served(&s.h, CODEX_MODEL, true).await;
+    s.h.wait_for_model(CODEX_MODEL, true).await;
     let (status, sent) = chat_call(&s.h, CODEX_MODEL).await;
     assert_eq!(status, 200);
     let issued = sent[0].clone();
@@ -387,7 +350,7 @@ async fn three_accounts_fail_over_cool_down_and_say_when_to_retry() {
         let out = login_in_browser(&s.config, "claude").await;
         assert!(out.contains(&format!("seat{n}@example.com")), "{out}");
     }
-    wait_served(h, CLAUDE_MODEL, true).await;
+    h.wait_for_model(CLAUDE_MODEL, true).await;
     // Wait until all three are routable: three distinct tokens answer in turn.
     let reset = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
@@ -490,7 +453,7 @@ async fn cliproxyapi_files_dropped_into_the_auth_dir_serve_until_removed() {
         .to_string(),
     )
     .unwrap();
-    wait_served(h, CLAUDE_MODEL, true).await;
+    h.wait_for_model(CLAUDE_MODEL, true).await;
     let resp = h
         .post("/v1/messages", messages_body(CLAUDE_MODEL, 64, false))
         .await;
@@ -501,5 +464,5 @@ async fn cliproxyapi_files_dropped_into_the_auth_dir_serve_until_removed() {
     );
 
     std::fs::remove_file(&file).unwrap();
-    wait_served(h, CLAUDE_MODEL, false).await;
+    h.wait_for_model(CLAUDE_MODEL, false).await;
 }

@@ -115,6 +115,28 @@ impl Harness {
             .expect("request reaches the proxy")
     }
 
+    /// POST JSON with the client key and extra headers (a real client's user agent, …).
+    pub async fn post_with(
+        &self,
+        path: &str,
+        headers: &[(&str, &str)],
+        body: Value,
+    ) -> reqwest::Response {
+        let mut req = self.http.post(self.url(path)).bearer_auth(CLIENT_KEY);
+        for (name, value) in headers {
+            req = req.header(*name, *value);
+        }
+        req.json(&body)
+            .send()
+            .await
+            .expect("request reaches the proxy")
+    }
+
+    /// The model ids `/v1/models` lists now.
+    pub async fn listed_models(&self) -> Vec<String> {
+        listed_models(&self.http, &self.proxy().base_url()).await
+    }
+
     /// POST JSON with the client key and read the whole answer as text.
     pub async fn post_text(&self, path: &str, body: Value) -> String {
         self.post(path, body)
@@ -143,31 +165,40 @@ impl Harness {
     /// Rewrites the config file and waits until the proxy serves `probe_model` (or stops serving it).
     pub async fn rewrite_config(&self, yaml: &str, probe_model: &str, expect_served: bool) {
         std::fs::write(self.config_path(), yaml).expect("rewrite config");
+        self.wait_for_model(probe_model, expect_served).await;
+    }
+
+    /// Waits until the proxy serves `model` (or stops serving it): config reloads and logins made
+    /// elsewhere apply in the background.
+    pub async fn wait_for_model(&self, model: &str, expect_served: bool) {
         let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
-        loop {
-            let models: serde_json::Value = self
-                .http
-                .get(self.url("/v1/models"))
-                .bearer_auth(CLIENT_KEY)
-                .send()
-                .await
-                .expect("models")
-                .json()
-                .await
-                .expect("json");
-            let served = models["data"]
-                .as_array()
-                .is_some_and(|d| d.iter().any(|m| m["id"] == probe_model));
-            if served == expect_served {
-                return;
-            }
+        while self.listed_models().await.iter().any(|m| m == model) != expect_served {
             assert!(
                 tokio::time::Instant::now() < deadline,
-                "reload not applied in 10 s"
+                "`{model}` served={expect_served} not seen within 10 s"
             );
             tokio::time::sleep(Duration::from_millis(100)).await;
         }
     }
+}
+
+/// The model ids a proxy at `base` lists on `/v1/models`.
+pub async fn listed_models(http: &reqwest::Client, base: &str) -> Vec<String> {
+    let models: Value = http
+        .get(format!("{base}/v1/models"))
+        .bearer_auth(CLIENT_KEY)
+        .send()
+        .await
+        .expect("models")
+        .json()
+        .await
+        .expect("json");
+    models["data"]
+        .as_array()
+        .expect("a data array")
+        .iter()
+        .filter_map(|m| m["id"].as_str().map(str::to_string))
+        .collect()
 }
 
 /// One upstream answer: `status` with the mock's default error body.
