@@ -11,7 +11,7 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
 use serde_json::{json, Value};
 
-use super::{json_reply, OAuthMock, Provider};
+use super::{json_reply, OAuthMock, Provider, Refusal};
 
 const FIVE_HOURS: u64 = 5 * 3600;
 const SEVEN_DAYS: u64 = 7 * 24 * 3600;
@@ -100,12 +100,12 @@ fn anthropic_time(unix: u64) -> String {
 
 /// Counts the request and checks it as the real server would: a queued fault first, then the
 /// token (issued by this mock, for this provider, not revoked). `Ok(account)` the token belongs to.
-fn admit(m: &OAuthMock, provider: Provider, headers: &HeaderMap) -> Result<String, Response> {
+fn admit(m: &OAuthMock, provider: Provider, headers: &HeaderMap) -> Result<String, Refusal> {
     let mut inner = m.lock();
     inner.usage_requests += 1;
     if let Some(status) = inner.usage_faults.pop_front() {
         let status = StatusCode::from_u16(status).unwrap_or(StatusCode::SERVICE_UNAVAILABLE);
-        return Err(json_reply(
+        return Err(Refusal(
             status,
             json!({"error": {"type": "api_error", "message": "mock: injected failure"}}),
         ));
@@ -113,22 +113,23 @@ fn admit(m: &OAuthMock, provider: Provider, headers: &HeaderMap) -> Result<Strin
     let issued = bearer(headers).and_then(|t| inner.access.get(t));
     match issued {
         Some((p, account)) if *p == provider => Ok(account.clone()),
-        _ => Err(match provider {
-            Provider::Claude => json_reply(
-                StatusCode::UNAUTHORIZED,
-                json!({"type": "error", "error": {"type": "authentication_error", "message": "Invalid bearer token"}}),
-            ),
-            Provider::Codex => json_reply(
-                StatusCode::UNAUTHORIZED,
-                json!({"detail": "Could not parse your authentication token. Please try signing in again."}),
-            ),
-        }),
+        _ => Err(Refusal(
+            StatusCode::UNAUTHORIZED,
+            match provider {
+                Provider::Claude => {
+                    json!({"type": "error", "error": {"type": "authentication_error", "message": "Invalid bearer token"}})
+                }
+                Provider::Codex => {
+                    json!({"detail": "Could not parse your authentication token. Please try signing in again."})
+                }
+            },
+        )),
     }
 }
 
 pub(super) async fn claude(State(m): State<Arc<OAuthMock>>, headers: HeaderMap) -> Response {
     if let Err(refused) = admit(&m, Provider::Claude, &headers) {
-        return refused;
+        return refused.into_response();
     }
     let betas = header(&headers, "anthropic-beta").unwrap_or_default();
     if !betas.split(',').any(|b| b.trim() == "oauth-2025-04-20") {
@@ -165,7 +166,7 @@ fn codex_window(percent: f64, length: u64, reset_in: u64, now: u64) -> Value {
 pub(super) async fn codex(State(m): State<Arc<OAuthMock>>, headers: HeaderMap) -> Response {
     let account = match admit(&m, Provider::Codex, &headers) {
         Ok(account) => account,
-        Err(refused) => return refused,
+        Err(refused) => return refused.into_response(),
     };
     // The workspace whose limits are asked for must be the token's.
     if header(&headers, "chatgpt-account-id") != Some(account.as_str()) {
