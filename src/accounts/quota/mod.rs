@@ -41,6 +41,49 @@ pub struct QuotaWindow {
     pub window: Option<Duration>,
 }
 
+impl Quota {
+    /// One line for a listing or a tray menu: `5h 12% (resets in 1h 59m) · 7d 40% (resets in 2d 23h)`.
+    pub fn summary(&self, now: OffsetDateTime) -> String {
+        if self.windows.is_empty() {
+            return "no limits reported".into();
+        }
+        let parts: Vec<String> = self
+            .windows
+            .iter()
+            .map(|w| {
+                // Codex names its windows primary/secondary; their length says more.
+                let label = match w.window {
+                    Some(length) if !w.name.starts_with(|c: char| c.is_ascii_digit()) => {
+                        span(length)
+                    }
+                    _ => w.name.clone(),
+                };
+                let reset = match w.resets_at {
+                    Some(at) if at > now => {
+                        format!(" (resets in {})", span((at - now).unsigned_abs()))
+                    }
+                    Some(_) => " (resetting)".into(),
+                    None => String::new(),
+                };
+                format!("{label} {:.0}%{reset}", w.used_percent)
+            })
+            .collect();
+        parts.join(" · ")
+    }
+}
+
+/// A duration the way people say it, to the minute: `45m`, `5h`, `1h 59m`, `2d 23h`.
+fn span(d: Duration) -> String {
+    let s = d.as_secs();
+    match (s / 86_400, s % 86_400 / 3600, s % 3600 / 60) {
+        (0, 0, m) => format!("{m}m"),
+        (0, h, 0) => format!("{h}h"),
+        (0, h, m) => format!("{h}h {m}m"),
+        (d, 0, _) => format!("{d}d"),
+        (d, h, _) => format!("{d}d {h}h"),
+    }
+}
+
 fn seconds<S: Serializer>(d: &Option<Duration>, s: S) -> Result<S::Ok, S::Error> {
     match d {
         Some(d) => s.serialize_u64(d.as_secs()),
@@ -66,4 +109,52 @@ pub enum QuotaError {
     BadAnswer(String),
     #[error("quota unavailable: internal error ({0})")]
     Internal(String),
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn window(name: &str, used: f64, resets_in: Option<i64>, length: Option<u64>) -> QuotaWindow {
+        QuotaWindow {
+            name: name.into(),
+            used_percent: used,
+            resets_at: resets_in.map(|s| OffsetDateTime::UNIX_EPOCH + time::Duration::seconds(s)),
+            window: length.map(Duration::from_secs),
+        }
+    }
+
+    #[test]
+    fn summaries_are_one_short_line() {
+        let now = OffsetDateTime::UNIX_EPOCH;
+        let claude = Quota {
+            windows: vec![
+                window("5h", 12.4, Some(7_170), Some(18_000)),
+                window("7d", 40.0, Some(3 * 86_400 - 60), Some(604_800)),
+                window("7d opus", 99.6, None, Some(604_800)),
+            ],
+            plan: None,
+        };
+        assert_eq!(
+            claude.summary(now),
+            "5h 12% (resets in 1h 59m) · 7d 40% (resets in 2d 23h) · 7d opus 100%"
+        );
+        let codex = Quota {
+            windows: vec![
+                window("primary", 3.0, Some(45 * 60), Some(18_000)),
+                window("secondary", 9.0, Some(0), Some(604_800)),
+                window("extra", 1.0, Some(2 * 86_400), None),
+            ],
+            plan: Some("pro".into()),
+        };
+        assert_eq!(
+            codex.summary(now),
+            "5h 3% (resets in 45m) · 7d 9% (resetting) · extra 1% (resets in 2d)"
+        );
+        let none = Quota {
+            windows: vec![],
+            plan: None,
+        };
+        assert_eq!(none.summary(now), "no limits reported");
+    }
 }
