@@ -54,8 +54,17 @@ impl Env {
             min_reissue: Duration::ZERO,
             ..RefreshOptions::default()
         };
-        let tokens = TokenSource::new(self.store.clone(), self.endpoints.clone(), refresh).unwrap();
-        QuotaService::new(self.store.clone(), tokens, self.endpoints.clone(), options).unwrap()
+        self.service_with(self.endpoints.clone(), refresh, options)
+    }
+
+    fn service_with(
+        &self,
+        endpoints: Endpoints,
+        refresh: RefreshOptions,
+        options: QuotaOptions,
+    ) -> QuotaService {
+        let tokens = TokenSource::new(self.store.clone(), endpoints.clone(), refresh).unwrap();
+        QuotaService::new(self.store.clone(), tokens, endpoints, options).unwrap()
     }
 }
 
@@ -130,6 +139,36 @@ async fn a_refused_token_is_refreshed_once_and_the_request_sent_again() {
 }
 
 #[tokio::test]
+async fn a_token_refused_right_after_it_was_issued_reports_the_401() {
+    let env = Env::new().await;
+    let id = env.login(Provider::Claude).await;
+    env.mock.oauth().revoke_access_tokens();
+    // Default timings: a token issued moments ago is not refreshed again, so the refusal stands.
+    let quota = env.service_with(
+        env.endpoints.clone(),
+        RefreshOptions::default(),
+        QuotaOptions::default(),
+    );
+    assert_eq!(
+        quota.get(&id).await.unwrap_err().to_string(),
+        "quota unavailable: the usage endpoint answered 401 (Invalid bearer token)"
+    );
+    assert_eq!(env.mock.oauth().refresh_count(), 0);
+}
+
+#[tokio::test]
+async fn a_codex_login_stored_without_its_workspace_takes_it_from_the_token() {
+    let env = Env::new().await;
+    let id = env.login(Provider::Codex).await;
+    env.store
+        .update(&id, |a| a.identity.account_id = None)
+        .unwrap();
+    // The mock refuses a request without the token's workspace in chatgpt-account-id.
+    let q = env.service(QuotaOptions::default()).get(&id).await.unwrap();
+    assert_eq!(q.windows.len(), 2);
+}
+
+#[tokio::test]
 async fn a_failure_is_cached_for_its_own_short_time_then_fetched_again() {
     let env = Env::new().await;
     let id = env.login(Provider::Claude).await;
@@ -185,19 +224,11 @@ async fn an_unreachable_endpoint_is_named() {
         .unwrap()
         .port();
     endpoints.claude.usage = format!("http://127.0.0.1:{port}/usage").parse().unwrap();
-    let tokens = TokenSource::new(
-        env.store.clone(),
-        endpoints.clone(),
-        RefreshOptions::default(),
-    )
-    .unwrap();
-    let quota = QuotaService::new(
-        env.store.clone(),
-        tokens,
+    let quota = env.service_with(
         endpoints,
+        RefreshOptions::default(),
         QuotaOptions::default(),
-    )
-    .unwrap();
+    );
     let e = quota.get(&id).await.unwrap_err();
     assert!(matches!(e, QuotaError::Unreachable(_)), "{e}");
     assert!(

@@ -12,6 +12,7 @@ use time::OffsetDateTime;
 use tokio::time::Instant;
 
 use super::{parse_claude, parse_codex, Quota, QuotaError};
+use crate::accounts::jwt::CodexClaims;
 use crate::accounts::oauth::http_client;
 use crate::accounts::refresh::{RefreshError, TokenSource};
 use crate::accounts::{Account, AccountId, AccountStore, Provider, Status};
@@ -127,12 +128,13 @@ impl QuotaService {
         let token = tokens.access_token(id).await.map_err(token_error)?;
         match self.request(&account, &token).await {
             // As the proxy does: a refused token is refreshed once and the request sent again.
-            Err(QuotaError::Status { status: 401, .. }) => {
-                let token = tokens
-                    .refresh_after_401(id, &token)
-                    .await
-                    .map_err(token_error)?;
-                self.request(&account, &token).await
+            Err(refused @ QuotaError::Status { status: 401, .. }) => {
+                match tokens.refresh_after_401(id, &token).await {
+                    Ok(token) => self.request(&account, &token).await,
+                    Err(e) if e.needs_login() => Err(token_error(e)),
+                    // No new token (refreshed moments ago, backing off): the 401 is the news.
+                    Err(_) => Err(refused),
+                }
             }
             other => other,
         }
@@ -157,8 +159,14 @@ impl QuotaService {
                 .header("anthropic-beta", CLAUDE_OAUTH_BETA),
             Provider::Codex => {
                 let request = inner.client.get(inner.endpoints.codex.usage.clone());
-                // The ChatGPT workspace whose limits to report; a token can belong to several.
-                match account.identity.account_id.as_deref() {
+                // The ChatGPT workspace whose limits to report; a person can be in several. Logins
+                // imported without it still carry it in the access token.
+                let workspace = account.identity.account_id.clone().or_else(|| {
+                    CodexClaims::from_token(token.expose_secret())
+                        .ok()
+                        .and_then(|c| c.account_id)
+                });
+                match workspace {
                     Some(workspace) => request.header("chatgpt-account-id", workspace),
                     None => request,
                 }
