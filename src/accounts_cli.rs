@@ -11,11 +11,14 @@ use anyhow::{bail, Context};
 use switchyard::accounts::login::{
     LoginMethod, LoginOptions, LoginService, LoginStatus, LoginTicket,
 };
+use switchyard::accounts::quota::{Quota, QuotaOptions, QuotaService};
+use switchyard::accounts::refresh::{RefreshOptions, TokenSource};
 use switchyard::accounts::{
     cliproxy, import, open_account_store, Account, AccountStore, Provider, SecretStoreChoice,
-    SettingsMode, Upserted,
+    SettingsMode, Status, Upserted,
 };
 use switchyard::config::{self, Config};
+use time::OffsetDateTime;
 
 /// Flags every account command shares.
 #[derive(clap::Args, Debug)]
@@ -203,27 +206,49 @@ fn open_browser(url: &str) -> std::io::Result<()> {
 
 #[derive(clap::Args, Debug)]
 pub struct AccountsArgs {
-    /// Print JSON (one array of account objects) instead of a table.
+    /// Print JSON (one array of account objects, each with `quota` or `quota_error`) instead of a table.
     #[arg(long)]
     json: bool,
     #[command(flatten)]
     store: StoreArgs,
 }
 
+/// How long `accounts` waits for all the quotas together; a slow provider must not hang a listing.
+const QUOTA_WAIT: Duration = Duration::from_secs(10);
+
 pub fn accounts(args: AccountsArgs) -> anyhow::Result<ExitCode> {
-    let (_, store) = open_store(&args.store)?;
+    let (cfg, store) = open_store(&args.store)?;
     let list = store.list()?;
-    if args.json {
-        println!("{}", serde_json::to_string_pretty(&list)?);
-        return Ok(ExitCode::SUCCESS);
-    }
     if list.is_empty() {
-        println!("No accounts yet: `switchyard login claude` or `switchyard login codex`.");
+        if args.json {
+            println!("[]");
+        } else {
+            println!("No accounts yet: `switchyard login claude` or `switchyard login codex`.");
+        }
         return Ok(ExitCode::SUCCESS);
     }
-    let rows: Vec<[String; 5]> = list
+    let quotas = fetch_quotas(&cfg, Arc::new(store), &list)?;
+    if args.json {
+        let mut rows = Vec::with_capacity(list.len());
+        for (account, quota) in list.iter().zip(quotas) {
+            let mut row = serde_json::to_value(account)?;
+            if let Some(fields) = row.as_object_mut() {
+                let (key, value) = match quota {
+                    Ok(q) => ("quota", serde_json::to_value(q)?),
+                    Err(why) => ("quota_error", why.into()),
+                };
+                fields.insert(key.into(), value);
+            }
+            rows.push(row);
+        }
+        println!("{}", serde_json::to_string_pretty(&rows)?);
+        return Ok(ExitCode::SUCCESS);
+    }
+    let now = OffsetDateTime::now_utc();
+    let rows: Vec<[String; 6]> = list
         .iter()
-        .map(|a| {
+        .zip(quotas)
+        .map(|(a, quota)| {
             let status = serde_json::to_value(a.status)
                 .ok()
                 .and_then(|v| v.as_str().map(String::from))
@@ -239,11 +264,58 @@ pub fn accounts(args: AccountsArgs) -> anyhow::Result<ExitCode> {
                 a.identity.email.clone().unwrap_or_else(|| "-".into()),
                 a.plan.clone().unwrap_or_else(|| "-".into()),
                 status,
+                quota.map_or_else(|why| why, |q| q.summary(now)),
             ]
         })
         .collect();
-    crate::print_table(["ID", "PROVIDER", "EMAIL", "PLAN", "STATUS"], &rows);
+    crate::print_table(
+        ["ID", "PROVIDER", "EMAIL", "PLAN", "STATUS", "QUOTA"],
+        &rows,
+    );
     Ok(ExitCode::SUCCESS)
+}
+
+/// Every account's quota, in `list`'s order, fetched concurrently; an account that cannot be asked
+/// (disabled, logged out) or does not answer in time gets the reason instead.
+fn fetch_quotas(
+    cfg: &Config,
+    store: Arc<AccountStore>,
+    list: &[Account],
+) -> anyhow::Result<Vec<Result<Quota, String>>> {
+    let runtime = tokio::runtime::Runtime::new().context("cannot start the async runtime")?;
+    runtime.block_on(async {
+        let refresh = RefreshOptions {
+            proxy: cfg.proxy.clone(),
+            ..RefreshOptions::default()
+        };
+        let tokens = TokenSource::new(store.clone(), cfg.endpoints.clone(), refresh)?;
+        let options = QuotaOptions {
+            http_timeout: QUOTA_WAIT,
+            proxy: cfg.proxy.clone(),
+            ..QuotaOptions::default()
+        };
+        let service = QuotaService::new(store, tokens, cfg.endpoints.clone(), options)?;
+        let deadline = tokio::time::Instant::now() + QUOTA_WAIT;
+        let fetches = list.iter().map(|account| {
+            let service = service.clone();
+            async move {
+                if account.settings.disabled {
+                    return Err("not fetched: the account is disabled".to_string());
+                }
+                if account.status == Status::NeedsLogin {
+                    return Err("not fetched: the account needs a new login".to_string());
+                }
+                match tokio::time::timeout_at(deadline, service.get(&account.id)).await {
+                    Ok(quota) => quota.map_err(|e| e.to_string()),
+                    Err(_) => Err(format!(
+                        "quota unavailable: no answer within {} s",
+                        QUOTA_WAIT.as_secs()
+                    )),
+                }
+            }
+        });
+        Ok(futures_util::future::join_all(fetches).await)
+    })
 }
 
 #[derive(clap::Args, Debug)]

@@ -51,7 +51,7 @@ enum Command {
     },
     /// Log into a Claude or Codex subscription (opens the browser; a pasted answer works too).
     Login(accounts_cli::LoginArgs),
-    /// List the accounts: provider, email, plan, status.
+    /// List the accounts: provider, email, plan, status and quota.
     Accounts(accounts_cli::AccountsArgs),
     /// Remove an account and its tokens (by id or email).
     Logout(accounts_cli::LogoutArgs),

@@ -7,7 +7,8 @@ use std::process::Stdio;
 use std::time::Duration;
 
 use serde_json::Value;
-use switchyard_mock::MockUpstream;
+use switchyard::accounts::{open_account_store, Provider, SecretStoreChoice, Status};
+use switchyard_mock::{MockUpstream, MockUsage};
 use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader, Lines};
 use tokio::process::{Child, ChildStdout, Command};
 
@@ -88,13 +89,15 @@ async fn finish(mut proc: Child, mut lines: Lines<BufReader<ChildStdout>>) -> (b
     (status.success(), rest)
 }
 
-#[tokio::test]
-async fn login_codex_with_a_pasted_url_then_list_and_log_out() {
-    let (_mock, tmp, config) = setup().await;
-    let auth_dir = tmp.path().join("auth");
-    let (mut proc, mut stdout) = spawn_login(&config, &["codex"]);
+/// `switchyard login <provider>` played through: the browser step against the mock, then `junk`
+/// and the final address pasted on stdin. Returns the login's success and the rest of its stdout.
+async fn login_by_paste(config: &Path, provider: &str, junk: &[&str]) -> (bool, String) {
+    let (mut proc, mut stdout) = spawn_login(config, &[provider]);
     let url = line_where(&mut stdout, |l| l.starts_with("http")).await;
-    assert!(url.contains("/oauth/codex/authorize?"), "{url}");
+    assert!(
+        url.contains(&format!("/oauth/{provider}/authorize?")),
+        "{url}"
+    );
 
     let browser = reqwest::Client::builder()
         .redirect(reqwest::redirect::Policy::none())
@@ -104,14 +107,21 @@ async fn login_codex_with_a_pasted_url_then_list_and_log_out() {
     let resp = browser.get(&url).send().await.unwrap();
     let location = resp.headers()["location"].to_str().unwrap().to_string();
     let mut stdin = proc.stdin.take().unwrap();
-    stdin.write_all(b"not a url at all\n").await.unwrap();
-    stdin
-        .write_all(format!("{location}\n").as_bytes())
-        .await
-        .unwrap();
+    for line in junk.iter().chain([&location.as_str()]) {
+        stdin
+            .write_all(format!("{line}\n").as_bytes())
+            .await
+            .unwrap();
+    }
     stdin.flush().await.unwrap();
+    finish(proc, stdout).await
+}
 
-    let (ok, rest) = finish(proc, stdout).await;
+#[tokio::test]
+async fn login_codex_with_a_pasted_url_then_list_and_log_out() {
+    let (_mock, tmp, config) = setup().await;
+    let auth_dir = tmp.path().join("auth");
+    let (ok, rest) = login_by_paste(&config, "codex", &["not a url at all"]).await;
     assert!(ok, "{rest}");
     assert!(
         rest.contains("Added codex account codex-user@example.com (plan plus) as codex-"),
@@ -281,4 +291,114 @@ fn import_reads_cliproxyapi_auth_dir_files() {
     let (_, out) = cli_at_home(tmp.path(), &["accounts", "--json"]);
     let list: Value = serde_json::from_str(&out).unwrap();
     assert_eq!(list.as_array().unwrap().len(), 3, "{out}");
+}
+
+#[tokio::test]
+async fn accounts_show_each_logged_in_accounts_quota() {
+    let (mock, tmp, config) = setup().await;
+    for provider in ["claude", "codex"] {
+        let (ok, rest) = login_by_paste(&config, provider, &[]).await;
+        assert!(ok, "{rest}");
+    }
+    mock.oauth().set_claude_usage(MockUsage {
+        short_percent: 21.0,
+        long_percent: 43.0,
+    });
+    mock.oauth().set_codex_usage(MockUsage {
+        short_percent: 7.0,
+        long_percent: 100.0,
+    });
+
+    let (ok, listed) = run(&config, &["accounts", "--json"]).await;
+    assert!(ok, "{listed}");
+    let accounts: Value = serde_json::from_str(&listed).unwrap();
+    let by_provider = |p: &str| {
+        accounts
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|a| a["provider"] == p)
+            .unwrap_or_else(|| panic!("no {p} account in {listed}"))
+            .clone()
+    };
+    let claude = by_provider("claude");
+    let windows = &claude["quota"]["windows"];
+    assert_eq!(windows[0]["name"], "5h", "{claude}");
+    assert_eq!(windows[0]["used_percent"], 21.0);
+    assert_eq!(windows[0]["window_seconds"], 18_000);
+    assert_eq!(windows[1]["name"], "7d");
+    assert_eq!(windows[1]["used_percent"], 43.0);
+    let reset = time::OffsetDateTime::parse(
+        windows[0]["resets_at"].as_str().unwrap(),
+        &time::format_description::well_known::Rfc3339,
+    )
+    .unwrap();
+    assert!(reset > time::OffsetDateTime::now_utc(), "{reset}");
+    let codex = by_provider("codex");
+    assert_eq!(codex["quota"]["plan"], "plus", "{codex}");
+    assert_eq!(codex["quota"]["windows"][0]["name"], "primary");
+    assert_eq!(codex["quota"]["windows"][0]["used_percent"], 7.0);
+    assert_eq!(codex["quota"]["windows"][1]["used_percent"], 100.0);
+    assert_eq!(mock.oauth().usage_count(), 2);
+
+    let (ok, table) = run(&config, &["accounts"]).await;
+    assert!(ok, "{table}");
+    assert!(table.lines().next().unwrap().ends_with("QUOTA"), "{table}");
+    assert!(
+        table.contains("5h 21% (resets in 1h 59m) · 7d 43% (resets in 2d 23h)"),
+        "{table}"
+    );
+    assert!(
+        table.contains("5h 7% (resets in 1h 59m) · 7d 100%"),
+        "{table}"
+    );
+
+    // An endpoint that fails is explained per account; the listing still succeeds.
+    mock.oauth().push_usage_faults([503, 503]);
+    let (ok, listed) = run(&config, &["accounts", "--json"]).await;
+    assert!(ok, "{listed}");
+    let accounts: Value = serde_json::from_str(&listed).unwrap();
+    for a in accounts.as_array().unwrap() {
+        assert_eq!(
+            a["quota_error"],
+            "quota unavailable: the usage endpoint answered 503 (mock: injected failure)",
+            "{a}"
+        );
+        assert!(a.get("quota").is_none());
+    }
+
+    // Accounts that cannot be used are not asked.
+    let store = open_account_store(&tmp.path().join("auth"), SecretStoreChoice::File).unwrap();
+    for a in store.list().unwrap() {
+        store
+            .update(&a.id, |a| match a.provider {
+                Provider::Claude => a.settings.disabled = true,
+                Provider::Codex => a.status = Status::NeedsLogin,
+            })
+            .unwrap();
+    }
+    let before = mock.oauth().usage_count();
+    let (ok, listed) = run(&config, &["accounts", "--json"]).await;
+    assert!(ok, "{listed}");
+    let accounts: Value = serde_json::from_str(&listed).unwrap();
+    let errors: Vec<&str> = ["claude", "codex"]
+        .iter()
+        .map(|p| {
+            accounts
+                .as_array()
+                .unwrap()
+                .iter()
+                .find(|a| a["provider"] == *p)
+                .and_then(|a| a["quota_error"].as_str())
+                .unwrap()
+        })
+        .collect();
+    assert_eq!(
+        errors,
+        [
+            "not fetched: the account is disabled",
+            "not fetched: the account needs a new login"
+        ]
+    );
+    assert_eq!(mock.oauth().usage_count(), before);
 }

@@ -10,35 +10,25 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use secrecy::{ExposeSecret, SecretString};
-use switchyard::accounts::oauth::{claude, codex, random_state, Pkce};
+use switchyard::accounts::oauth::codex;
 use switchyard::accounts::refresh::{
     Clock, RefreshError, RefreshOptions, SystemClock, TokenSource, TokioClock,
 };
 use switchyard::accounts::secret::FileSecretStore;
 use switchyard::accounts::{
-    AccountId, AccountStore, AccountsError, Provider, SecretStore, SettingsMode, Status, Tokens,
+    AccountId, AccountStore, AccountsError, Provider, SecretStore, Status, Tokens,
 };
 use switchyard::config::Endpoints;
 use switchyard_mock::{MockIdentity, MockUpstream, RefreshFault};
 use time::OffsetDateTime;
 use tokio::io::{AsyncBufReadExt, BufReader};
 use tokio_util::sync::CancellationToken;
-use url::Url;
+
+mod common;
 
 /// Selects the child mode: `<mode>|<folder>|<account id>|<mock address>`.
 const CHILD_ENV: &str = "SWITCHYARD_REFRESH_CHILD";
 const PERSISTED: &str = "CHILD-PERSISTED";
-
-/// The endpoints of the mock's OAuth servers (only the token URLs matter for refreshing).
-fn endpoints(mock_addr: &str) -> Endpoints {
-    let url = |path: &str| Url::parse(&format!("http://{mock_addr}/oauth/{path}")).unwrap();
-    let mut ep = Endpoints::default();
-    ep.claude.authorize = url("claude/authorize");
-    ep.claude.token = url("claude/token");
-    ep.codex.authorize = url("codex/authorize");
-    ep.codex.token = url("codex/token");
-    ep
-}
 
 /// A file-backed store in `dir`: the account list in `data/`, tokens in `tokens/`.
 fn open_store(dir: &Path, secrets: Arc<dyn SecretStore>) -> Arc<AccountStore> {
@@ -62,7 +52,7 @@ impl Env {
     async fn new() -> Env {
         let tmp = tempfile::tempdir().unwrap();
         let mock = MockUpstream::start().await;
-        let endpoints = endpoints(&mock.addr().to_string());
+        let endpoints = common::mock_endpoints(&mock.addr().to_string());
         let store = open_store(tmp.path(), Arc::new(file_secrets(tmp.path())));
         let http = reqwest::Client::builder()
             .redirect(reqwest::redirect::Policy::none())
@@ -78,44 +68,8 @@ impl Env {
         }
     }
 
-    /// Logs in at the mock (authorize, then exchange the code) and stores the account.
     async fn seed(&self, provider: Provider) -> AccountId {
-        let (pkce, state) = (Pkce::generate(), random_state());
-        let ep = &self.endpoints;
-        // Never followed: the code is read from the redirect's query.
-        let (url, redirect) = match provider {
-            Provider::Claude => {
-                let r = claude::loopback_redirect_uri(1);
-                (claude::authorize_url(&ep.claude, &r, &pkce, &state), r)
-            }
-            Provider::Codex => {
-                let r = codex::loopback_redirect_uri(1);
-                (codex::authorize_url(&ep.codex, &r, &pkce, &state), r)
-            }
-        };
-        let resp = self.http.get(url).send().await.unwrap();
-        let location = Url::parse(resp.headers()["location"].to_str().unwrap()).unwrap();
-        let code = location
-            .query_pairs()
-            .find(|(k, _)| k == "code")
-            .unwrap()
-            .1
-            .into_owned();
-        let grant = match provider {
-            Provider::Claude => {
-                claude::exchange(&self.http, &ep.claude, &code, &state, &redirect, &pkce).await
-            }
-            Provider::Codex => {
-                codex::exchange(&self.http, &ep.codex, &code, &redirect, pkce.verifier()).await
-            }
-        }
-        .unwrap();
-        let (account, tokens) = grant.into_account(provider);
-        let up = self
-            .store
-            .upsert(account, &tokens, SettingsMode::KeepExisting)
-            .unwrap();
-        up.id().clone()
+        common::login_at_mock(&self.http, &self.endpoints, &self.store, provider).await
     }
 
     /// Makes the stored access token expire `secs` after `now`.
@@ -637,7 +591,7 @@ async fn child_process_for_kill_tests() {
     };
     let source = TokenSource::new(
         open_store(dir, secrets),
-        endpoints(addr),
+        common::mock_endpoints(addr),
         RefreshOptions::default(),
     )
     .unwrap();

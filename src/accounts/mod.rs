@@ -6,6 +6,7 @@
 //! - [`store`]: [`AccountStore`], the one service the CLI, the management API and the tray call.
 //! - [`refresh`]: [`refresh::TokenSource`], access tokens kept fresh (single flight, persist first,
 //!   backoff, needs-login) and the background refresh scheduler.
+//! - [`quota`]: [`quota::QuotaService`], each account's usage windows from the provider, cached briefly.
 //! - [`cliproxy`]: CLIProxyAPI auth-dir files in and out; [`import`]: Claude Code and Codex CLI logins.
 //!
 //! Everything here is synchronous and quick (small files, one keychain round trip); async callers wrap
@@ -18,6 +19,7 @@ pub mod jwt;
 pub mod login;
 pub mod model;
 pub mod oauth;
+pub mod quota;
 pub mod refresh;
 pub mod routable;
 pub mod secret;

@@ -9,8 +9,12 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use serde_json::{json, Value};
+use switchyard::accounts::oauth::{claude, codex, random_state, Pkce};
+use switchyard::accounts::{AccountId, AccountStore, Provider, SettingsMode};
+use switchyard::config::Endpoints;
 use switchyard::{RunningProxy, StartOptions};
 use switchyard_mock::{Family, Kind, MockUpstream, Reply, Step};
+use url::Url;
 
 pub const CLIENT_KEY: &str = "test-client-key";
 
@@ -255,4 +259,61 @@ pub fn sse_events(body: &str) -> Vec<(Option<String>, String)> {
             (event.is_some() || !data.is_empty()).then(|| (event, data.join("\n")))
         })
         .collect()
+}
+
+/// The endpoints of the mock's OAuth servers and usage endpoints at `mock_addr` (an address, so a
+/// child process handed only that can build them too).
+pub fn mock_endpoints(mock_addr: &str) -> Endpoints {
+    let url = |path: &str| Url::parse(&format!("http://{mock_addr}/oauth/{path}")).unwrap();
+    let mut ep = Endpoints::default();
+    ep.claude.authorize = url("claude/authorize");
+    ep.claude.token = url("claude/token");
+    ep.claude.usage = url("claude/usage");
+    ep.codex.authorize = url("codex/authorize");
+    ep.codex.token = url("codex/token");
+    ep.codex.usage = url("codex/usage");
+    ep
+}
+
+/// Logs in at the mock as the login service would (authorize, then exchange the code) and stores
+/// the account. `http` must not follow redirects: the code is read from the redirect.
+pub async fn login_at_mock(
+    http: &reqwest::Client,
+    ep: &Endpoints,
+    store: &AccountStore,
+    provider: Provider,
+) -> AccountId {
+    let (pkce, state) = (Pkce::generate(), random_state());
+    let (url, redirect) = match provider {
+        Provider::Claude => {
+            let r = claude::loopback_redirect_uri(1);
+            (claude::authorize_url(&ep.claude, &r, &pkce, &state), r)
+        }
+        Provider::Codex => {
+            let r = codex::loopback_redirect_uri(1);
+            (codex::authorize_url(&ep.codex, &r, &pkce, &state), r)
+        }
+    };
+    let resp = http.get(url).send().await.unwrap();
+    let location = Url::parse(resp.headers()["location"].to_str().unwrap()).unwrap();
+    let code = location
+        .query_pairs()
+        .find(|(k, _)| k == "code")
+        .unwrap()
+        .1
+        .into_owned();
+    let grant = match provider {
+        Provider::Claude => {
+            claude::exchange(http, &ep.claude, &code, &state, &redirect, &pkce).await
+        }
+        Provider::Codex => {
+            codex::exchange(http, &ep.codex, &code, &redirect, pkce.verifier()).await
+        }
+    }
+    .unwrap();
+    let (account, tokens) = grant.into_account(provider);
+    let up = store
+        .upsert(account, &tokens, SettingsMode::KeepExisting)
+        .unwrap();
+    up.id().clone()
 }

@@ -31,7 +31,7 @@ mod server;
 mod sse;
 mod types;
 
-pub use oauth::{MockIdentity, OAuthMock, RefreshFault};
+pub use oauth::{MockIdentity, MockUsage, OAuthMock, RefreshFault};
 pub use recorded::Recorded;
 pub use server::MockUpstream;
 pub use types::{Chunking, Family, Kind, Reply, Step};

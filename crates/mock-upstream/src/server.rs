@@ -144,12 +144,12 @@ impl MockUpstream {
         &self.oauth
     }
 
-    /// An `endpoints:` config block pointing Claude's and Codex's OAuth at this mock, with callback
-    /// ports 0 (any free port) so tests never touch the real 54545 and 1455.
+    /// An `endpoints:` config block pointing Claude's and Codex's OAuth and usage endpoints at this
+    /// mock, with callback ports 0 (any free port) so tests never touch the real 54545 and 1455.
     pub fn oauth_endpoints_yaml(&self) -> String {
         let base = format!("http://{}/oauth", self.addr);
         format!(
-            "endpoints:\n  claude:\n    authorize: {base}/claude/authorize\n    token: {base}/claude/token\n    callback-port: 0\n  codex:\n    authorize: {base}/codex/authorize\n    token: {base}/codex/token\n    device-code: {base}/codex/deviceauth/usercode\n    device-token: {base}/codex/deviceauth/token\n    callback-port: 0\n"
+            "endpoints:\n  claude:\n    authorize: {base}/claude/authorize\n    token: {base}/claude/token\n    usage: {base}/claude/usage\n    callback-port: 0\n  codex:\n    authorize: {base}/codex/authorize\n    token: {base}/codex/token\n    device-code: {base}/codex/deviceauth/usercode\n    device-token: {base}/codex/deviceauth/token\n    usage: {base}/codex/usage\n    callback-port: 0\n"
         )
     }
 

@@ -3,8 +3,10 @@
 //! token (authorization code with an S256 PKCE check, refresh with rotation), and Codex's device
 //! login. Answers look like the real ones: Claude `sk-ant-oat01-…` with `account` and
 //! `organization`; Codex an unsigned `id_token` JWT carrying the `https://api.openai.com/auth` claim.
+//! The usage endpoints that take those access tokens are in [`usage`].
 
 mod device;
+mod usage;
 
 use std::collections::{HashMap, VecDeque};
 use std::sync::{Arc, Mutex, MutexGuard};
@@ -21,6 +23,8 @@ use base64::Engine;
 use serde_json::{json, Value};
 use sha2::{Digest, Sha256};
 use tokio::sync::watch;
+
+pub use usage::MockUsage;
 
 pub const CLAUDE_CLIENT_ID: &str = "9d1c250a-e61b-44d9-88ed-5944d1962f5e";
 pub const CODEX_CLIENT_ID: &str = "app_EMoamEEZ73f0CkXaXp7hrann";
@@ -69,6 +73,14 @@ struct Inner {
     /// Token requests still to answer with 429 (what Cloudflare does to clients it finds unusual).
     rate_limited: u32,
     refresh_faults: VecDeque<RefreshFault>,
+    /// Access tokens issued → (provider, the account they belong to: Claude account uuid, Codex
+    /// workspace). Refreshing does not revoke older ones; [`OAuthMock::revoke_access_tokens`] does.
+    access: HashMap<String, (Provider, String)>,
+    claude_usage: MockUsage,
+    codex_usage: MockUsage,
+    /// Statuses the next usage requests answer with instead of the usage.
+    usage_faults: VecDeque<u16>,
+    usage_requests: usize,
 }
 
 /// What the token endpoint does with a refresh request instead of answering it normally (login
@@ -113,6 +125,11 @@ impl Default for OAuthMock {
                 auto_approve_polls: Some(DEFAULT_AUTO_APPROVE_POLLS),
                 rate_limited: 0,
                 refresh_faults: VecDeque::new(),
+                access: HashMap::new(),
+                claude_usage: MockUsage::default(),
+                codex_usage: MockUsage::default(),
+                usage_faults: VecDeque::new(),
+                usage_requests: 0,
             }),
             refreshes: watch::channel(0).0,
         }
@@ -218,6 +235,8 @@ pub(crate) fn router<S>(mock: Arc<OAuthMock>) -> Router<S> {
         .route("/codex/deviceauth/usercode", post(device::usercode))
         .route("/codex/deviceauth/token", post(device::token))
         .route("/codex/deviceauth/approve", post(device::approve))
+        .route("/claude/usage", get(usage::claude))
+        .route("/codex/usage", get(usage::codex))
         .with_state(mock)
 }
 
@@ -522,16 +541,19 @@ async fn claude_token(State(m): State<Arc<OAuthMock>>, body: Bytes) -> Response 
             "the body must be JSON",
         );
     };
-    let (inner, n, refresh) = match issue(&m, Provider::Claude, &p).await {
+    let (mut inner, n, refresh) = match issue(&m, Provider::Claude, &p).await {
         Ok(issued) => issued,
         Err(reply) => return reply,
     };
+    let access = format!("sk-ant-oat01-mock-{n}");
+    let owner = (Provider::Claude, inner.claude.account.clone());
+    inner.access.insert(access.clone(), owner);
     let id = &inner.claude;
     json_reply(
         StatusCode::OK,
         json!({
             "token_type": "Bearer",
-            "access_token": format!("sk-ant-oat01-mock-{n}"),
+            "access_token": access,
             "refresh_token": refresh,
             "expires_in": 28800,
             "scope": "user:inference user:profile",
@@ -552,7 +574,7 @@ fn jwt(claims: &Value) -> String {
 
 async fn codex_token(State(m): State<Arc<OAuthMock>>, body: Bytes) -> Response {
     let p = params(&body);
-    let (inner, n, refresh) = match issue(&m, Provider::Codex, &p).await {
+    let (mut inner, n, refresh) = match issue(&m, Provider::Codex, &p).await {
         Ok(issued) => issued,
         Err(reply) => return reply,
     };
@@ -562,6 +584,8 @@ async fn codex_token(State(m): State<Arc<OAuthMock>>, body: Bytes) -> Response {
     let id_token =
         jwt(&json!({"email": id.email, "exp": exp, "https://api.openai.com/auth": auth}));
     let access = jwt(&json!({"exp": exp, "https://api.openai.com/auth": auth, "n": n}));
+    let owner = (Provider::Codex, id.account.clone());
+    inner.access.insert(access.clone(), owner);
     json_reply(
         StatusCode::OK,
         json!({"id_token": id_token, "access_token": access, "refresh_token": refresh, "expires_in": 864000, "token_type": "Bearer"}),
