@@ -3,6 +3,8 @@
 //! the Location, which is the loopback callback), and the account lands in a file-backed store.
 //! Callback ports are 0 (any free port): never the real 54545 / 1455.
 
+mod common;
+
 use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
@@ -33,11 +35,7 @@ async fn env_with(options: LoginOptions) -> Env {
     let secrets = Arc::new(FileSecretStore::open(&tmp.path().join("tokens")).unwrap());
     let store = Arc::new(AccountStore::open(&tmp.path().join("data"), secrets).unwrap());
     let service = LoginService::new(store.clone(), endpoints.clone(), options).unwrap();
-    let browser = reqwest::Client::builder()
-        .redirect(reqwest::redirect::Policy::none())
-        .no_proxy()
-        .build()
-        .unwrap();
+    let browser = common::browser();
     Env {
         _tmp: tmp,
         mock,

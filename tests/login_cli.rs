@@ -2,15 +2,18 @@
 //! in a temp dir. Logins run against the mock OAuth server: the URL is read from stdout, the browser
 //! step played, and the final address pasted on stdin. Imports read the hand-written fixtures.
 
+mod common;
+
 use std::path::{Path, PathBuf};
-use std::process::Stdio;
 use std::time::Duration;
+
+use common::cli::{finish, line_where, spawn_login};
 
 use serde_json::Value;
 use switchyard::accounts::{open_account_store, Provider, SecretStoreChoice, Status};
 use switchyard_mock::{MockUpstream, MockUsage};
-use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader, Lines};
-use tokio::process::{Child, ChildStdout, Command};
+use tokio::io::AsyncWriteExt;
+use tokio::process::Command;
 
 async fn run(config: &Path, args: &[&str]) -> (bool, String) {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_switchyard"));
@@ -34,59 +37,12 @@ async fn setup() -> (MockUpstream, tempfile::TempDir, PathBuf) {
     let tmp = tempfile::tempdir().unwrap();
     let config = tmp.path().join("config.yaml");
     let yaml = format!(
-        "auth-dir: \"{}\"\n{}",
+        "auth-dir: \"{}\"\nsecret-store: file\n{}",
         tmp.path().join("auth").display(),
         mock.oauth_endpoints_yaml()
     );
     std::fs::write(&config, yaml).unwrap();
     (mock, tmp, config)
-}
-
-/// Starts `switchyard login <extra…> --no-browser` and returns it with its stdout lines.
-fn spawn_login(config: &Path, extra: &[&str]) -> (Child, Lines<BufReader<ChildStdout>>) {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_switchyard"));
-    cmd.arg("login")
-        .args(extra)
-        .args(["--no-browser", "--secret-store", "file", "--config"])
-        .arg(config)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .kill_on_drop(true);
-    let mut proc = cmd.spawn().unwrap();
-    let stdout = BufReader::new(proc.stdout.take().unwrap()).lines();
-    (proc, stdout)
-}
-
-/// The first stdout line that `wanted` accepts.
-async fn line_where(
-    lines: &mut Lines<BufReader<ChildStdout>>,
-    wanted: impl Fn(&str) -> bool,
-) -> String {
-    tokio::time::timeout(Duration::from_secs(20), async {
-        loop {
-            let line = lines.next_line().await.unwrap().expect("more output");
-            if wanted(&line) {
-                break line;
-            }
-        }
-    })
-    .await
-    .expect("the line is printed")
-}
-
-/// Waits for the process and returns its success and the rest of its stdout.
-async fn finish(mut proc: Child, mut lines: Lines<BufReader<ChildStdout>>) -> (bool, String) {
-    let status = tokio::time::timeout(Duration::from_secs(20), proc.wait())
-        .await
-        .expect("login exits")
-        .unwrap();
-    let mut rest = String::new();
-    while let Ok(Some(line)) = lines.next_line().await {
-        rest.push_str(&line);
-        rest.push('\n');
-    }
-    (status.success(), rest)
 }
 
 /// `switchyard login <provider>` played through: the browser step against the mock, then `junk`
@@ -99,12 +55,7 @@ async fn login_by_paste(config: &Path, provider: &str, junk: &[&str]) -> (bool, 
         "{url}"
     );
 
-    let browser = reqwest::Client::builder()
-        .redirect(reqwest::redirect::Policy::none())
-        .no_proxy()
-        .build()
-        .unwrap();
-    let resp = browser.get(&url).send().await.unwrap();
+    let resp = common::browser().get(&url).send().await.unwrap();
     let location = resp.headers()["location"].to_str().unwrap().to_string();
     let mut stdin = proc.stdin.take().unwrap();
     for line in junk.iter().chain([&location.as_str()]) {

@@ -30,11 +30,7 @@ impl Env {
         let mock = MockUpstream::start().await;
         let endpoints = common::mock_endpoints(&mock.addr().to_string());
         let store = Arc::new(open_account_store(tmp.path(), SecretStoreChoice::File).unwrap());
-        let http = reqwest::Client::builder()
-            .redirect(reqwest::redirect::Policy::none())
-            .no_proxy()
-            .build()
-            .unwrap();
+        let http = common::browser();
         Env {
             _tmp: tmp,
             mock,

@@ -54,11 +54,7 @@ impl Env {
         let mock = MockUpstream::start().await;
         let endpoints = common::mock_endpoints(&mock.addr().to_string());
         let store = open_store(tmp.path(), Arc::new(file_secrets(tmp.path())));
-        let http = reqwest::Client::builder()
-            .redirect(reqwest::redirect::Policy::none())
-            .no_proxy()
-            .build()
-            .unwrap();
+        let http = common::browser();
         Env {
             tmp,
             mock,

@@ -186,6 +186,16 @@ impl Harness {
     }
 }
 
+/// A client that plays the browser in OAuth flows: it stops at redirects (the test reads the `Location`)
+/// and never goes through a proxy.
+pub fn browser() -> reqwest::Client {
+    reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .no_proxy()
+        .build()
+        .expect("browser client")
+}
+
 /// The model ids a proxy at `base` lists on `/v1/models`.
 pub async fn listed_models(http: &reqwest::Client, base: &str) -> Vec<String> {
     let models: Value = http
