@@ -295,6 +295,45 @@ async fn a_burst_of_401s_causes_one_refresh() {
     assert_eq!(env.refreshes(), 1);
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn two_processes_sharing_the_store_refresh_an_account_once() {
+    let env = Env::new().await;
+    let id = env.seed(Provider::Codex).await;
+    env.store
+        .update(&id, |a| {
+            a.last_refresh = Some(OffsetDateTime::now_utc() - time::Duration::days(9))
+        })
+        .unwrap();
+    env.expire_in(&id, OffsetDateTime::now_utc(), 30);
+    // The desktop app and `switchyard serve` (or `switchyard accounts`): separate handles on the same
+    // folders, each with its own single flight. Codex refresh tokens are single-use.
+    let other_store = open_store(env.tmp.path(), Arc::new(file_secrets(env.tmp.path())));
+    let sources = [
+        env.source(Arc::new(SystemClock)),
+        TokenSource::new(
+            other_store,
+            env.endpoints.clone(),
+            RefreshOptions::default(),
+        )
+        .unwrap(),
+    ];
+    let tasks: Vec<_> = (0..8)
+        .map(|n| {
+            let (source, id) = (sources[n % 2].clone(), id.clone());
+            tokio::spawn(async move { source.access_token(&id).await })
+        })
+        .collect();
+    let mut got = Vec::new();
+    for t in tasks {
+        got.push(text(&t.await.unwrap().unwrap()).to_string());
+    }
+    assert_eq!(env.refreshes(), 1, "one refresh between both processes");
+    assert!(got.iter().all(|t| *t == got[0]), "both use the new token");
+    assert_eq!(env.tokens(&id).access(), Some(got[0].as_str()));
+    let account = env.store.get(&id).unwrap().unwrap();
+    assert_eq!(account.status, Status::Ok, "never a reused refresh token");
+}
+
 #[tokio::test]
 async fn failures_back_off_honour_retry_after_and_keep_serving_the_current_token() {
     let env = Env::new().await;

@@ -71,6 +71,19 @@ pub(crate) struct FileLock {
 
 impl FileLock {
     pub(crate) fn acquire(path: &Path) -> io::Result<FileLock> {
+        let file = Self::open(path)?;
+        // Called through the trait: std's own File::lock is newer than our rust-version.
+        FileExt::lock_exclusive(&file)?;
+        Ok(FileLock {
+            file,
+            _path: path.to_path_buf(),
+        })
+    }
+}
+
+impl FileLock {
+    /// The lock file, created owner-only when missing; its content is never used.
+    fn open(path: &Path) -> io::Result<File> {
         let mut options = OpenOptions::new();
         options.read(true).write(true).create(true).truncate(false);
         #[cfg(unix)]
@@ -78,13 +91,19 @@ impl FileLock {
             use std::os::unix::fs::OpenOptionsExt;
             options.mode(0o600);
         }
-        let file = options.open(path)?;
-        // Called through the trait: std's own File::lock is newer than our rust-version.
-        FileExt::lock_exclusive(&file)?;
-        Ok(FileLock {
+        options.open(path)
+    }
+
+    /// [`FileLock::acquire`] without waiting: `None` while someone else holds it.
+    pub(crate) fn try_acquire(path: &Path) -> io::Result<Option<FileLock>> {
+        let file = Self::open(path)?;
+        if !FileExt::try_lock_exclusive(&file)? {
+            return Ok(None);
+        }
+        Ok(Some(FileLock {
             file,
             _path: path.to_path_buf(),
-        })
+        }))
     }
 }
 

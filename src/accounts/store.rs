@@ -14,6 +14,11 @@ use serde::{Deserialize, Serialize};
 use super::fsutil::{ensure_private_dir, write_atomic, FileLock};
 use super::{io_err, Account, AccountId, AccountsError, Imported, SecretStore, Tokens};
 
+/// An account's cross-process refresh lock, held while it lives ([`AccountStore::try_refresh_lock`]).
+pub struct RefreshLock {
+    _lock: FileLock,
+}
+
 pub(crate) const LIST_FILE: &str = "accounts.json";
 const LOCK_FILE: &str = "accounts.json.lock";
 
@@ -190,6 +195,17 @@ impl AccountStore {
 
     fn list_path(&self) -> PathBuf {
         self.dir.join(LIST_FILE)
+    }
+
+    /// Takes the account's refresh lock if no other process holds it: refresh tokens rotate and Codex's
+    /// are single-use, so of two processes sharing a store (the desktop app and `switchyard serve`, or
+    /// `switchyard accounts` fetching quota next to either) only one may refresh an account at a time.
+    /// `None` while another holds it; the lock goes with the returned value.
+    pub fn try_refresh_lock(&self, id: &AccountId) -> Result<Option<RefreshLock>, AccountsError> {
+        let path = self.dir.join(format!("refresh-{id}.lock"));
+        FileLock::try_acquire(&path)
+            .map(|lock| lock.map(|l| RefreshLock { _lock: l }))
+            .map_err(io_err(path))
     }
 
     fn lock(&self) -> Result<FileLock, AccountsError> {

@@ -46,6 +46,7 @@ use tokio::sync::Notify;
 pub use clock::{Clock, SystemClock, TokioClock};
 
 use super::oauth;
+use super::store::RefreshLock;
 use super::{AccountId, AccountStore, AccountsError, Provider};
 use crate::config::{Endpoints, ProxySetting};
 use state::{Decision, Entry, Meta, Want};
@@ -94,6 +95,16 @@ impl RefreshOptions {
             Provider::Codex => self.codex_lead,
         }
     }
+}
+
+/// How long a refresh waits for another process's refresh of the same account.
+const PROCESS_LOCK_WAIT: Duration = Duration::from_secs(60);
+
+/// What a refresh holds until it is done: this process's single flight for the account, and the
+/// lock that keeps other processes from refreshing it at the same time.
+pub(super) struct Held {
+    _flight: tokio::sync::OwnedMutexGuard<()>,
+    _process: Option<RefreshLock>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -255,18 +266,33 @@ impl TokenSource {
         let flight = entry.flight.clone().lock_owned().await;
         // Whoever held the flight before us may have refreshed; another process may have too.
         self.reload(id, &entry).await?;
-        let now = inner.clock.now();
-        let decision = entry.state().decide(id, &want, now, &inner.options);
+        let mut decision = entry
+            .state()
+            .decide(id, &want, inner.clock.now(), &inner.options);
+        let mut process = None;
+        if matches!(decision, Some(Decision::Refresh)) {
+            // Another process may be refreshing this very account: wait for it, then look again, so
+            // a rotated refresh token is never spent twice.
+            process = Some(self.process_lock(id).await?);
+            self.reload(id, &entry).await?;
+            decision = entry
+                .state()
+                .decide(id, &want, inner.clock.now(), &inner.options);
+        }
         match decision {
             Some(Decision::Serve(token)) => Ok(token),
             Some(Decision::Fail(e)) => Err(e),
             None => Err(RefreshError::Internal("the account was not loaded".into())),
             Some(Decision::Refresh) => {
+                let held = Held {
+                    _flight: flight,
+                    _process: process,
+                };
                 let task = tokio::spawn(outcome::refresh(
                     inner.clone(),
                     id.clone(),
                     entry.clone(),
-                    flight,
+                    held,
                 ));
                 let result = task
                     .await
@@ -279,6 +305,33 @@ impl TokenSource {
                     other => other,
                 }
             }
+        }
+    }
+
+    /// Waits for the account's cross-process refresh lock: polled, so a process that hangs while
+    /// holding it costs a bounded wait rather than a stuck request (one that dies releases it at once).
+    async fn process_lock(&self, id: &AccountId) -> Result<RefreshLock, RefreshError> {
+        let waited_out = tokio::time::Instant::now() + PROCESS_LOCK_WAIT;
+        loop {
+            let (store, key) = (self.inner.store.clone(), id.clone());
+            let tried = tokio::task::spawn_blocking(move || store.try_refresh_lock(&key))
+                .await
+                .map_err(|e| {
+                    RefreshError::Internal(format!("taking the refresh lock failed: {e}"))
+                })??;
+            if let Some(lock) = tried {
+                return Ok(lock);
+            }
+            if tokio::time::Instant::now() >= waited_out {
+                return Err(RefreshError::Unavailable {
+                    id: id.clone(),
+                    reason:
+                        "another Switchyard process has been refreshing this account for a minute"
+                            .into(),
+                    retry_in: PROCESS_LOCK_WAIT,
+                });
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
         }
     }
 

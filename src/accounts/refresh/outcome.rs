@@ -6,7 +6,6 @@ use std::sync::Arc;
 use rand::Rng;
 use secrecy::SecretString;
 use time::OffsetDateTime;
-use tokio::sync::OwnedMutexGuard;
 
 use super::state::{backoff_delay, positive, Backoff, Entry, Loaded, Meta};
 use super::{Inner, RefreshError};
@@ -18,7 +17,7 @@ pub(super) async fn refresh(
     inner: Arc<Inner>,
     id: AccountId,
     entry: Arc<Entry>,
-    _flight: OwnedMutexGuard<()>,
+    _held: super::Held,
 ) -> Result<SecretString, RefreshError> {
     let (provider, old) = {
         let state = entry.state();
