@@ -334,6 +334,81 @@ pub fn logout(args: LogoutArgs) -> anyhow::Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
+#[derive(clap::Args, Debug)]
+pub struct AccountArgs {
+    /// The account's id or email.
+    account: String,
+    /// A name to show instead of the email ("" removes it).
+    #[arg(long)]
+    label: Option<String>,
+    /// Routing priority: only the highest priority with an available account is used.
+    #[arg(long, allow_negative_numbers = true)]
+    priority: Option<i64>,
+    /// Also serve every model as `<prefix>/<model>` ("" removes it).
+    #[arg(long)]
+    prefix: Option<String>,
+    /// Serve requests with this account again.
+    #[arg(long, conflicts_with = "disable")]
+    enable: bool,
+    /// Keep the account but stop serving requests with it.
+    #[arg(long)]
+    disable: bool,
+    /// Print the account as JSON.
+    #[arg(long)]
+    json: bool,
+    #[command(flatten)]
+    store: StoreArgs,
+}
+
+/// Shows one account, after applying the settings given; a running proxy applies them within a second.
+pub fn account(args: AccountArgs) -> anyhow::Result<ExitCode> {
+    let (_, store) = open_store(&args.store)?;
+    let found = find_one(&store, &args.account)?;
+    let nonempty = |s: &str| Some(s.trim().to_string()).filter(|s| !s.is_empty());
+    let changes = args.label.is_some()
+        || args.priority.is_some()
+        || args.prefix.is_some()
+        || args.enable
+        || args.disable;
+    let account = if changes {
+        store.update(&found.id, |a| {
+            if let Some(label) = &args.label {
+                a.settings.label = nonempty(label);
+            }
+            if let Some(priority) = args.priority {
+                a.settings.priority = priority;
+            }
+            if let Some(prefix) = &args.prefix {
+                a.settings.prefix = nonempty(prefix.trim_matches('/'));
+            }
+            if args.enable || args.disable {
+                a.settings.disabled = args.disable;
+            }
+        })?
+    } else {
+        found
+    };
+    if args.json {
+        println!("{}", serde_json::to_string_pretty(&account)?);
+        return Ok(ExitCode::SUCCESS);
+    }
+    let s = &account.settings;
+    let rows = [
+        ("id", account.id.to_string()),
+        ("provider", account.provider.to_string()),
+        ("email", account.identity.email.clone().unwrap_or_default()),
+        ("plan", account.plan.clone().unwrap_or_default()),
+        ("label", s.label.clone().unwrap_or_default()),
+        ("enabled", (!s.disabled).to_string()),
+        ("priority", s.priority.to_string()),
+        ("prefix", s.prefix.clone().unwrap_or_default()),
+    ];
+    for (name, value) in rows {
+        println!("{name:<9} {value}");
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
 /// The one account `wanted` names, by id or email.
 fn find_one(store: &AccountStore, wanted: &str) -> anyhow::Result<Account> {
     let wanted = wanted.trim();

@@ -53,6 +53,8 @@ enum Command {
     Login(accounts_cli::LoginArgs),
     /// List the accounts: provider, email, plan, status and quota.
     Accounts(accounts_cli::AccountsArgs),
+    /// Show one account (by id or email) and change its label, priority, prefix, enabled state.
+    Account(accounts_cli::AccountArgs),
     /// Remove an account and its tokens (by id or email).
     Logout(accounts_cli::LogoutArgs),
     /// Bring in an existing login: Claude Code's, Codex CLI's, or CLIProxyAPI's auth-dir files.
@@ -77,6 +79,7 @@ fn main() -> ExitCode {
         Command::Models { config } => models(config),
         Command::Login(args) => accounts_cli::login(args),
         Command::Accounts(args) => accounts_cli::accounts(args),
+        Command::Account(args) => accounts_cli::account(args),
         Command::Logout(args) => accounts_cli::logout(args),
         Command::Import(args) => accounts_cli::import(args),
         Command::Export(args) => accounts_cli::export(args),

@@ -243,6 +243,41 @@ async fn log_in_while_the_proxy_runs_and_use_both_accounts_from_every_client_for
     assert_eq!(r.body["prompt_cache_key"], "sess-1");
     assert_eq!(r.body["instructions"], "be brief");
 
+    // Settings changed from the CLI apply to the running proxy.
+    let account = |args: &[&str]| {
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_switchyard"))
+            .arg("account")
+            .args(args)
+            .arg("--config")
+            .arg(&s.config)
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{out:?}");
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    };
+    let shown = account(&[
+        "claude-user@example.com",
+        "--prefix",
+        "team",
+        "--label",
+        "Work",
+    ]);
+    assert!(
+        shown.contains("prefix    team") && shown.contains("label     Work"),
+        "{shown}"
+    );
+    let prefixed = format!("team/{CLAUDE_MODEL}");
+    h.wait_for_model(&prefixed, true).await;
+    let resp = h
+        .post("/v1/messages", messages_body(&prefixed, 64, false))
+        .await;
+    assert_eq!(resp.status(), 200);
+    assert_eq!(last_request(h).body["model"], CLAUDE_MODEL);
+    account(&["claude-user@example.com", "--disable"]);
+    h.wait_for_model(CLAUDE_MODEL, false).await;
+    account(&["claude-user@example.com", "--enable"]);
+    h.wait_for_model(CLAUDE_MODEL, true).await;
+
     // Logging out stops the account serving, without a restart.
     let out = std::process::Command::new(env!("CARGO_BIN_EXE_switchyard"))
         .args(["logout", "claude-user@example.com", "--config"])
