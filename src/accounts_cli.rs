@@ -11,8 +11,9 @@ use anyhow::{bail, Context};
 use switchyard::accounts::login::{
     LoginMethod, LoginOptions, LoginService, LoginStatus, LoginTicket,
 };
-use switchyard::accounts::quota::{Quota, QuotaOptions, QuotaService};
+use switchyard::accounts::quota::{span, Quota, QuotaOptions, QuotaService};
 use switchyard::accounts::refresh::{RefreshOptions, TokenSource};
+use switchyard::accounts::resting::RestingAccount;
 use switchyard::accounts::{
     cliproxy, import, open_account_store, Account, AccountStore, Provider, SecretStoreChoice,
     SettingsMode, Status, Upserted,
@@ -227,6 +228,11 @@ pub fn accounts(args: AccountsArgs) -> anyhow::Result<ExitCode> {
         }
         return Ok(ExitCode::SUCCESS);
     }
+    let now = OffsetDateTime::now_utc();
+    let resting = store.resting(now);
+    let resting_of = |a: &Account| -> Vec<&RestingAccount> {
+        resting.iter().filter(|r| r.account == a.id).collect()
+    };
     let quotas = fetch_quotas(&cfg, Arc::new(store), &list)?;
     if args.json {
         let mut rows = Vec::with_capacity(list.len());
@@ -238,14 +244,17 @@ pub fn accounts(args: AccountsArgs) -> anyhow::Result<ExitCode> {
                     Err(why) => ("quota_error", why.into()),
                 };
                 fields.insert(key.into(), value);
+                fields.insert(
+                    "cooldowns".into(),
+                    serde_json::to_value(resting_of(account))?,
+                );
             }
             rows.push(row);
         }
         println!("{}", serde_json::to_string_pretty(&rows)?);
         return Ok(ExitCode::SUCCESS);
     }
-    let now = OffsetDateTime::now_utc();
-    let rows: Vec<[String; 6]> = list
+    let rows: Vec<[String; 7]> = list
         .iter()
         .zip(quotas)
         .map(|(a, quota)| {
@@ -264,15 +273,42 @@ pub fn accounts(args: AccountsArgs) -> anyhow::Result<ExitCode> {
                 a.identity.email.clone().unwrap_or_else(|| "-".into()),
                 a.plan.clone().unwrap_or_else(|| "-".into()),
                 status,
+                cooldowns_summary(&resting_of(a), now),
                 quota.map_or_else(|why| why, |q| q.summary(now)),
             ]
         })
         .collect();
     crate::print_table(
-        ["ID", "PROVIDER", "EMAIL", "PLAN", "STATUS", "QUOTA"],
+        [
+            "ID",
+            "PROVIDER",
+            "EMAIL",
+            "PLAN",
+            "STATUS",
+            "COOLDOWNS",
+            "QUOTA",
+        ],
         &rows,
     );
     Ok(ExitCode::SUCCESS)
+}
+
+/// `gpt-5.1-codex 28m (429), …`, or `-` when the account rests for no model.
+fn cooldowns_summary(resting: &[&RestingAccount], now: OffsetDateTime) -> String {
+    if resting.is_empty() {
+        return "-".into();
+    }
+    resting
+        .iter()
+        .map(|r| {
+            let left = span((r.until - now).unsigned_abs());
+            match r.status {
+                Some(status) => format!("{} {left} ({status})", r.model),
+                None => format!("{} {left} (unreachable)", r.model),
+            }
+        })
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 /// Every account's quota, in `list`'s order, fetched concurrently; an account that cannot be asked

@@ -10,9 +10,12 @@ use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 
 use crate::accounts::refresh::{RefreshOptions, TokenSource};
+use crate::accounts::resting::RestingAccount;
+use crate::accounts::routable;
 use crate::accounts::watch::DiskState;
 use crate::accounts::{self, SecretStoreChoice};
 use crate::config::{self, Config, ConfigError, ConfigWatcher, FirstRun};
+use crate::routing::Resting;
 use crate::server::{self, Accounts, AppState};
 
 /// How often the config file is checked for edits.
@@ -162,6 +165,8 @@ struct AccountsWatch {
     cancel: CancellationToken,
     seen: DiskState,
     opened: Option<Accounts>,
+    /// The cooldown generation last written to `resting.json`.
+    saved_rest: u64,
 }
 
 impl AccountsWatch {
@@ -175,11 +180,13 @@ impl AccountsWatch {
             cancel,
             seen: DiskState::default(),
             opened: None,
+            saved_rest: 0,
         }
     }
 
     /// Looks once and applies what changed since the last look.
     async fn tick(&mut self) {
+        self.save_resting().await;
         let dir = self.dir.clone();
         let Ok(now) = tokio::task::spawn_blocking(move || DiskState::read(&dir)).await else {
             return;
@@ -190,6 +197,7 @@ impl AccountsWatch {
         if self.opened.is_none() && now.has_accounts() {
             match self.open().await {
                 Ok(accounts) => {
+                    self.restore_resting(&accounts.store).await;
                     self.state.attach_accounts(Accounts {
                         store: accounts.store.clone(),
                         tokens: accounts.tokens.clone(),
@@ -232,6 +240,61 @@ impl AccountsWatch {
             self.state.accounts_changed();
         }
         self.seen = now;
+    }
+
+    /// Puts back the cooldowns an earlier run recorded, so a restart does not walk straight back into
+    /// a rate limit the provider already announced.
+    async fn restore_resting(&mut self, store: &Arc<accounts::AccountStore>) {
+        let store = store.clone();
+        let wall = time::OffsetDateTime::now_utc();
+        let Ok(resting) = tokio::task::spawn_blocking(move || store.resting(wall)).await else {
+            return;
+        };
+        let (cooldowns, now) = (self.state.cooldowns(), tokio::time::Instant::now());
+        for r in resting {
+            let rest = Resting {
+                cred: routable::credential_id(&r.account),
+                model: r.model,
+                remaining: (r.until - wall).unsigned_abs(),
+                status: r.status,
+            };
+            cooldowns.restore(&rest, now);
+        }
+        self.saved_rest = cooldowns.generation();
+    }
+
+    /// Records the accounts' cooldowns when they changed since the last write.
+    async fn save_resting(&mut self) {
+        let Some(accounts) = &self.opened else {
+            return;
+        };
+        let cooldowns = self.state.cooldowns();
+        let generation = cooldowns.generation();
+        if generation == self.saved_rest {
+            return;
+        }
+        let wall = time::OffsetDateTime::now_utc();
+        let resting: Vec<RestingAccount> = cooldowns
+            .resting(tokio::time::Instant::now(), |cred| {
+                routable::account_of(cred).is_some()
+            })
+            .into_iter()
+            .filter_map(|r| {
+                Some(RestingAccount {
+                    account: routable::account_of(&r.cred)?,
+                    model: r.model,
+                    until: wall + r.remaining,
+                    status: r.status,
+                })
+            })
+            .collect();
+        let store = accounts.store.clone();
+        match tokio::task::spawn_blocking(move || store.save_resting(&resting)).await {
+            Ok(Ok(())) => self.saved_rest = generation,
+            // Tried again on the next look.
+            Ok(Err(e)) => tracing::warn!("cannot record the accounts' cooldowns: {e}"),
+            Err(e) => tracing::warn!("cannot record the accounts' cooldowns: {e}"),
+        }
     }
 
     async fn open(&self) -> Result<Accounts, String> {

@@ -77,6 +77,20 @@ async fn chat_call(h: &Harness, model: &str) -> (u16, Vec<String>) {
     (status, bearers(h, skip))
 }
 
+/// `switchyard <args…> --config <config>`, its stdout parsed as JSON. Waited for asynchronously: the
+/// proxy and the mock it may talk to run on this test's runtime.
+async fn cli_json(config: &Path, args: &[&str]) -> Value {
+    let out = tokio::process::Command::new(env!("CARGO_BIN_EXE_switchyard"))
+        .args(args)
+        .arg("--config")
+        .arg(config)
+        .output()
+        .await
+        .unwrap();
+    assert!(out.status.success(), "{out:?}");
+    serde_json::from_slice(&out.stdout).unwrap()
+}
+
 fn last_request(h: &Harness) -> Recorded {
     h.mock.requests().pop().expect("an upstream request")
 }
@@ -442,6 +456,50 @@ async fn three_accounts_fail_over_cool_down_and_say_when_to_retry() {
         assert_eq!(resp.status(), 200);
         assert_eq!(bearers(h, skip), std::slice::from_ref(healthy));
     }
+
+    // `switchyard accounts` shows who rests, why and until when …
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+    let resting = loop {
+        let listed = cli_json(&s.config, &["accounts", "--json"]).await;
+        let resting: Vec<Value> = listed
+            .as_array()
+            .unwrap()
+            .iter()
+            .flat_map(|a| a["cooldowns"].as_array().cloned().unwrap_or_default())
+            .collect();
+        if resting.len() == 2 {
+            break resting;
+        }
+        assert!(tokio::time::Instant::now() < deadline, "{listed}");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    };
+    let until = |r: &Value| {
+        humantime::parse_rfc3339(r["until"].as_str().unwrap())
+            .unwrap()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_secs()
+    };
+    let limited_rest = resting.iter().find(|r| r["status"] == 429).expect("429");
+    assert_eq!(limited_rest["model"], CLAUDE_MODEL);
+    assert!(
+        until(limited_rest).abs_diff(reset) <= 2,
+        "the reset Anthropic named"
+    );
+    let down_rest = resting.iter().find(|r| r["status"] == 503).expect("503");
+    assert!(until(down_rest) <= reset - 3000, "an outage rests a minute");
+
+    // … and a restart remembers it: the healthy account still answers alone.
+    let healthy = healthy.clone();
+    let mut s = s;
+    restart(&mut s).await;
+    let h = &s.h;
+    let skip = h.mock.requests().len();
+    let resp = h
+        .post("/v1/messages", messages_body(CLAUDE_MODEL, 64, false))
+        .await;
+    assert_eq!(resp.status(), 200);
+    assert_eq!(bearers(h, skip), [healthy]);
 
     // The last one is rate limited too: nothing is left, and the client learns when to come back.
     h.script_then_text(vec![Step::reply(switchyard_mock::Reply::Error {

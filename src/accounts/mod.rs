@@ -21,6 +21,7 @@ pub mod model;
 pub mod oauth;
 pub mod quota;
 pub mod refresh;
+pub mod resting;
 pub mod routable;
 pub mod secret;
 pub mod store;

@@ -4,7 +4,7 @@ use std::sync::Arc;
 
 use crate::config::{Config, Credential, CredentialAuth, ProxySetting};
 
-use super::{Account, Provider, Status};
+use super::{Account, AccountId, Provider, Status};
 
 /// The accounts that may serve requests now (enabled, not waiting for a new login), as credentials.
 pub fn credentials(accounts: &[Account], config: &Config) -> Vec<Arc<Credential>> {
@@ -14,6 +14,18 @@ pub fn credentials(accounts: &[Account], config: &Config) -> Vec<Arc<Credential>
         .map(|a| Arc::new(credential(a, config)))
         .collect()
 }
+
+/// The routing id of an account's credential.
+pub fn credential_id(account: &AccountId) -> String {
+    format!("{ACCOUNT_PREFIX}{account}")
+}
+
+/// The account behind a routing id, if it is an account's.
+pub fn account_of(credential_id: &str) -> Option<AccountId> {
+    AccountId::parse(credential_id.strip_prefix(ACCOUNT_PREFIX)?).ok()
+}
+
+const ACCOUNT_PREFIX: &str = "account:";
 
 fn credential(a: &Account, config: &Config) -> Credential {
     let (provider, base_url) = match a.provider {
@@ -37,7 +49,7 @@ fn credential(a: &Account, config: &Config) -> Credential {
         .unwrap_or_else(|| a.id.to_string());
     Credential {
         // Cooldowns hang off this id; an account keeps it for life.
-        id: format!("account:{}", a.id),
+        id: credential_id(&a.id),
         label: format!("{} account {who}", a.provider),
         provider,
         compat_name: None,

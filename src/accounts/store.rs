@@ -70,6 +70,11 @@ impl AccountStore {
         Ok(store)
     }
 
+    /// The folder with the account list (and the other files Switchyard keeps about accounts).
+    pub fn data_dir(&self) -> &Path {
+        &self.dir
+    }
+
     pub fn secret_store(&self) -> &dyn SecretStore {
         self.secrets.as_ref()
     }

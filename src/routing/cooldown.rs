@@ -3,6 +3,7 @@
 //! Time is tokio's `Instant`, so tests drive it with paused time instead of sleeping.
 
 use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Mutex;
 use std::time::Duration;
 
@@ -53,11 +54,24 @@ struct Entry {
     until: Instant,
     /// Consecutive 429s without a named reset: the exponent of the back-off.
     strikes: u32,
+    /// The status that caused it; `None` for a connection failure.
+    status: Option<u16>,
+}
+
+/// One credential resting for one model, as the outside world (a listing, a file) sees it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Resting {
+    pub cred: String,
+    pub model: String,
+    pub remaining: Duration,
+    pub status: Option<u16>,
 }
 
 #[derive(Debug, Default)]
 pub struct Cooldowns {
     entries: Mutex<HashMap<(String, String), Entry>>,
+    /// Bumped whenever an entry comes or goes, so a watcher can tell cheaply that there is news.
+    generation: AtomicU64,
 }
 
 impl Cooldowns {
@@ -95,19 +109,71 @@ impl Cooldowns {
                 hint: None
             }
         );
+        let status = match failure {
+            Failure::Status { status, .. } => Some(status),
+            Failure::Transport => None,
+        };
         entries.insert(
             key,
             Entry {
                 until: now + wait,
                 strikes: if backoff { strikes + 1 } else { strikes },
+                status,
             },
         );
+        self.generation.fetch_add(1, Ordering::Relaxed);
         Some(wait)
     }
 
     /// A success clears the record, so the next 429 starts the back-off from one second again.
     pub fn succeed(&self, cred: &str, model: &str) {
-        self.lock().remove(&(cred.to_string(), model.to_string()));
+        if self
+            .lock()
+            .remove(&(cred.to_string(), model.to_string()))
+            .is_some()
+        {
+            self.generation.fetch_add(1, Ordering::Relaxed);
+        }
+    }
+
+    /// Changes whenever a cooldown is added or cleared.
+    pub fn generation(&self) -> u64 {
+        self.generation.load(Ordering::Relaxed)
+    }
+
+    /// Every credential still resting at `now` whose id `wanted` accepts.
+    pub fn resting(&self, now: Instant, wanted: impl Fn(&str) -> bool) -> Vec<Resting> {
+        let mut out: Vec<Resting> = self
+            .lock()
+            .iter()
+            .filter(|((cred, _), e)| e.until > now && wanted(cred))
+            .map(|((cred, model), e)| Resting {
+                cred: cred.clone(),
+                model: model.clone(),
+                remaining: e.until - now,
+                status: e.status,
+            })
+            .collect();
+        out.sort_by(|a, b| (&a.cred, &a.model).cmp(&(&b.cred, &b.model)));
+        out
+    }
+
+    /// Puts back a cooldown remembered from an earlier run; a longer one already in force is kept.
+    pub fn restore(&self, rest: &Resting, now: Instant) {
+        let mut entries = self.lock();
+        let key = (rest.cred.clone(), rest.model.clone());
+        let until = now + rest.remaining;
+        if entries.get(&key).is_some_and(|e| e.until >= until) {
+            return;
+        }
+        entries.insert(
+            key,
+            Entry {
+                until,
+                strikes: 0,
+                status: rest.status,
+            },
+        );
     }
 }
 
@@ -140,6 +206,48 @@ mod tests {
                 && status(502).is_retryable()
                 && Failure::Transport.is_retryable()
         );
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn resting_credentials_are_listed_counted_and_restored() {
+        let c = Cooldowns::new();
+        let t0 = Instant::now();
+        let g0 = c.generation();
+        c.fail("account:a", "m", status(503), t0);
+        c.fail("key", "m", Failure::Transport, t0);
+        assert_ne!(c.generation(), g0, "news for a watcher");
+        let listed = c.resting(t0, |cred| cred.starts_with("account:"));
+        assert_eq!(
+            listed,
+            [Resting {
+                cred: "account:a".into(),
+                model: "m".into(),
+                remaining: Duration::from_secs(60),
+                status: Some(503),
+            }]
+        );
+        let g1 = c.generation();
+        c.succeed("account:b", "m");
+        assert_eq!(c.generation(), g1, "clearing nothing is no news");
+
+        let restarted = Cooldowns::new();
+        restarted.restore(&listed[0], t0);
+        assert_eq!(
+            restarted.remaining("account:a", "m", t0),
+            Some(Duration::from_secs(60))
+        );
+        let shorter = Resting {
+            remaining: Duration::from_secs(5),
+            ..listed[0].clone()
+        };
+        restarted.restore(&shorter, t0);
+        assert_eq!(
+            restarted.remaining("account:a", "m", t0),
+            Some(Duration::from_secs(60)),
+            "a longer cooldown in force is kept"
+        );
+        tokio::time::advance(Duration::from_secs(61)).await;
+        assert!(restarted.resting(Instant::now(), |_| true).is_empty());
     }
 
     #[tokio::test(start_paused = true)]

@@ -24,7 +24,7 @@ use crate::translate::{self, ir, StreamOptions, TranslateError};
 use crate::wire::body::JsonBody;
 use crate::wire::Format;
 
-pub use cooldown::{Cooldowns, Failure};
+pub use cooldown::{Cooldowns, Failure, Resting};
 pub use registry::{is_excluded, ModelEntry, Registry, Route};
 
 /// The largest upstream error body we hold in memory to relay to the client.

@@ -19,7 +19,7 @@ use http::{Method, StatusCode};
 use crate::accounts::refresh::TokenSource;
 use crate::accounts::{routable, AccountStore};
 use crate::config::{Config, Credential};
-use crate::routing::{Registry, Router};
+use crate::routing::{Cooldowns, Registry, Router};
 use crate::wire::error::ErrorKind;
 use crate::wire::Format;
 
@@ -74,6 +74,11 @@ impl AppState {
         self.router.set_tokens(accounts.tokens);
         self.accounts.store(Some(accounts.store));
         self.accounts_changed();
+    }
+
+    /// Which credentials are cooling down for which model.
+    pub fn cooldowns(&self) -> &Cooldowns {
+        self.router.cooldowns()
     }
 
     /// The snapshot one request uses from start to end.

@@ -73,7 +73,7 @@ impl Quota {
 }
 
 /// A duration the way people say it, to the minute: `45m`, `5h`, `1h 59m`, `2d 23h`.
-fn span(d: Duration) -> String {
+pub fn span(d: Duration) -> String {
     let s = d.as_secs();
     match (s / 86_400, s % 86_400 / 3600, s % 3600 / 60) {
         (0, 0, m) => format!("{m}m"),
