@@ -16,7 +16,7 @@ use switchyard::accounts::refresh::{RefreshOptions, TokenSource};
 use switchyard::accounts::resting::RestingAccount;
 use switchyard::accounts::{
     cliproxy, import, open_account_store, Account, AccountStore, Provider, SecretStoreChoice,
-    SettingsMode, Status, Upserted,
+    SettingsMode, Upserted,
 };
 use switchyard::config::{self, Config};
 use time::OffsetDateTime;
@@ -331,26 +331,7 @@ fn fetch_quotas(
             ..QuotaOptions::default()
         };
         let service = QuotaService::new(store, tokens, cfg.endpoints.clone(), options)?;
-        let deadline = tokio::time::Instant::now() + QUOTA_WAIT;
-        let fetches = list.iter().map(|account| {
-            let service = service.clone();
-            async move {
-                if account.settings.disabled {
-                    return Err("not fetched: the account is disabled".to_string());
-                }
-                if account.status == Status::NeedsLogin {
-                    return Err("not fetched: the account needs a new login".to_string());
-                }
-                match tokio::time::timeout_at(deadline, service.get(&account.id)).await {
-                    Ok(quota) => quota.map_err(|e| e.to_string()),
-                    Err(_) => Err(format!(
-                        "quota unavailable: no answer within {} s",
-                        QUOTA_WAIT.as_secs()
-                    )),
-                }
-            }
-        });
-        Ok(futures_util::future::join_all(fetches).await)
+        Ok(service.for_listing(list, QUOTA_WAIT).await)
     })
 }
 

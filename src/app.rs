@@ -9,20 +9,12 @@ use axum_server::accept::NoDelayAcceptor;
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 
-use crate::accounts::refresh::{RefreshOptions, TokenSource};
-use crate::accounts::resting::RestingAccount;
-use crate::accounts::routable;
-use crate::accounts::watch::DiskState;
-use crate::accounts::{self, SecretStoreChoice};
 use crate::config::{self, Config, ConfigError, ConfigWatcher, FirstRun};
-use crate::routing::Resting;
-use crate::server::{self, Accounts, AppState};
+use crate::server::{self, AppState};
+use crate::service::{AccountsHub, AccountsWatch, Service};
 
 /// How often the config file is checked for edits.
 const RELOAD_POLL: Duration = Duration::from_secs(1);
-
-/// How often the auth dir is checked for logins, logouts and CLIProxyAPI files made elsewhere.
-const ACCOUNTS_POLL: Duration = Duration::from_secs(1);
 
 /// Called with the config at start and after every good reload (log level, tray state, …).
 pub type ConfigHook = Arc<dyn Fn(&Config) + Send + Sync>;
@@ -63,6 +55,7 @@ pub struct RunningProxy {
     server: Option<JoinHandle<std::io::Result<()>>>,
     shutdown_timeout: Duration,
     _watcher: ConfigWatcher,
+    service: Arc<Service>,
     /// Stops the accounts watch and the token refresh scheduler when the proxy goes away.
     _accounts: tokio_util::sync::DropGuard,
 }
@@ -98,11 +91,17 @@ pub async fn start(opts: StartOptions) -> Result<RunningProxy, Error> {
         source,
     })?;
     let state = Arc::new(AppState::new(cfg.clone(), addr));
-    // The first look happens before serving, so accounts that exist serve the very first request.
     let accounts_cancel = CancellationToken::new();
-    let mut accounts_watch = AccountsWatch::new(state.clone(), &cfg, accounts_cancel.clone());
+    let hub = Arc::new(AccountsHub::new(
+        state.clone(),
+        &cfg,
+        accounts_cancel.clone(),
+    ));
+    // The first look happens before serving, so accounts that exist serve the very first request.
+    let mut accounts_watch = AccountsWatch::new(hub.clone());
     accounts_watch.tick().await;
     tokio::spawn(accounts_watch.run());
+    let service = Arc::new(Service::new(state.clone(), hub, config_path.clone()));
     let app = server::router(state.clone()).into_make_service_with_connect_info::<SocketAddr>();
     let handle = axum_server::Handle::new();
     let server = match &cfg.tls {
@@ -149,181 +148,9 @@ pub async fn start(opts: StartOptions) -> Result<RunningProxy, Error> {
         server: Some(server),
         shutdown_timeout: cfg.shutdown_timeout,
         _watcher: watcher,
+        service,
         _accounts: accounts_cancel.drop_guard(),
     })
-}
-
-/// Keeps the running proxy's accounts in line with the auth dir: opens the account store once there is
-/// anything in it (so a keys-only proxy never touches the keychain), reads CLIProxyAPI's files as they
-/// come, change and go, and applies logins, logouts and refreshes made by other processes.
-struct AccountsWatch {
-    state: Arc<AppState>,
-    dir: PathBuf,
-    choice: SecretStoreChoice,
-    endpoints: config::Endpoints,
-    proxy: Option<config::ProxySetting>,
-    cancel: CancellationToken,
-    seen: DiskState,
-    opened: Option<Accounts>,
-    /// The cooldown generation last written to `resting.json`.
-    saved_rest: u64,
-}
-
-impl AccountsWatch {
-    fn new(state: Arc<AppState>, cfg: &Config, cancel: CancellationToken) -> Self {
-        AccountsWatch {
-            state,
-            dir: cfg.auth_dir.clone(),
-            choice: cfg.secret_store,
-            endpoints: cfg.endpoints.clone(),
-            proxy: cfg.proxy.clone(),
-            cancel,
-            seen: DiskState::default(),
-            opened: None,
-            saved_rest: 0,
-        }
-    }
-
-    /// Looks once and applies what changed since the last look.
-    async fn tick(&mut self) {
-        self.save_resting().await;
-        let dir = self.dir.clone();
-        let Ok(now) = tokio::task::spawn_blocking(move || DiskState::read(&dir)).await else {
-            return;
-        };
-        if now == self.seen {
-            return;
-        }
-        if self.opened.is_none() && now.has_accounts() {
-            match self.open().await {
-                Ok(accounts) => {
-                    self.restore_resting(&accounts.store).await;
-                    self.state.attach_accounts(Accounts {
-                        store: accounts.store.clone(),
-                        tokens: accounts.tokens.clone(),
-                    });
-                    self.opened = Some(accounts);
-                }
-                // Tried again when the files change, not every poll: the reason does not change by itself.
-                Err(why) => tracing::warn!(
-                    "logged-in accounts are unavailable, serving config keys only: {why}"
-                ),
-            }
-        }
-        if let Some(accounts) = &self.opened {
-            if self.seen.auth_files_changed(&now) {
-                let (store, dir) = (accounts.store.clone(), self.dir.clone());
-                let done = tokio::task::spawn_blocking(move || {
-                    accounts::cliproxy::reconcile_auth_dir(&store, &dir)
-                })
-                .await;
-                match done {
-                    Ok(Ok(r)) => {
-                        for (path, why) in &r.skipped {
-                            tracing::warn!("{}: not used: {why}", path.display());
-                        }
-                        if !r.is_empty() {
-                            tracing::info!(
-                                added = r.added.len(),
-                                changed = r.changed.len(),
-                                removed = r.removed.len(),
-                                "auth files in {} applied",
-                                self.dir.display()
-                            );
-                        }
-                    }
-                    Ok(Err(e)) => tracing::warn!("cannot read the auth files: {e}"),
-                    Err(e) => tracing::warn!("cannot read the auth files: {e}"),
-                }
-            }
-            accounts.tokens.notify_changed();
-            self.state.accounts_changed();
-        }
-        self.seen = now;
-    }
-
-    /// Puts back the cooldowns an earlier run recorded, so a restart does not walk straight back into
-    /// a rate limit the provider already announced.
-    async fn restore_resting(&mut self, store: &Arc<accounts::AccountStore>) {
-        let store = store.clone();
-        let wall = time::OffsetDateTime::now_utc();
-        let Ok(resting) = tokio::task::spawn_blocking(move || store.resting(wall)).await else {
-            return;
-        };
-        let (cooldowns, now) = (self.state.cooldowns(), tokio::time::Instant::now());
-        for r in resting {
-            let rest = Resting {
-                cred: routable::credential_id(&r.account),
-                model: r.model,
-                remaining: (r.until - wall).unsigned_abs(),
-                status: r.status,
-            };
-            cooldowns.restore(&rest, now);
-        }
-        self.saved_rest = cooldowns.generation();
-    }
-
-    /// Records the accounts' cooldowns when they changed since the last write.
-    async fn save_resting(&mut self) {
-        let Some(accounts) = &self.opened else {
-            return;
-        };
-        let cooldowns = self.state.cooldowns();
-        let generation = cooldowns.generation();
-        if generation == self.saved_rest {
-            return;
-        }
-        let wall = time::OffsetDateTime::now_utc();
-        let resting: Vec<RestingAccount> = cooldowns
-            .resting(tokio::time::Instant::now(), |cred| {
-                routable::account_of(cred).is_some()
-            })
-            .into_iter()
-            .filter_map(|r| {
-                Some(RestingAccount {
-                    account: routable::account_of(&r.cred)?,
-                    model: r.model,
-                    until: wall + r.remaining,
-                    status: r.status,
-                })
-            })
-            .collect();
-        let store = accounts.store.clone();
-        match tokio::task::spawn_blocking(move || store.save_resting(&resting)).await {
-            Ok(Ok(())) => self.saved_rest = generation,
-            // Tried again on the next look.
-            Ok(Err(e)) => tracing::warn!("cannot record the accounts' cooldowns: {e}"),
-            Err(e) => tracing::warn!("cannot record the accounts' cooldowns: {e}"),
-        }
-    }
-
-    async fn open(&self) -> Result<Accounts, String> {
-        let (dir, choice) = (self.dir.clone(), self.choice);
-        let store = tokio::task::spawn_blocking(move || accounts::open_account_store(&dir, choice))
-            .await
-            .map_err(|e| e.to_string())?
-            .map_err(|e| e.to_string())?;
-        let store = Arc::new(store);
-        let options = RefreshOptions {
-            proxy: self.proxy.clone(),
-            ..RefreshOptions::default()
-        };
-        let tokens = TokenSource::new(store.clone(), self.endpoints.clone(), options)
-            .map_err(|e| e.to_string())?;
-        let tokens = Arc::new(tokens);
-        tokens.spawn_scheduler(self.cancel.child_token());
-        Ok(Accounts { store, tokens })
-    }
-
-    /// Polls until the proxy goes away.
-    async fn run(mut self) {
-        loop {
-            tokio::select! {
-                () = self.cancel.cancelled() => return,
-                () = tokio::time::sleep(ACCOUNTS_POLL) => self.tick().await,
-            }
-        }
-    }
 }
 
 /// Binds before serving so a taken port is reported plainly. An empty host means every interface, as in
@@ -380,14 +207,12 @@ impl RunningProxy {
 
     /// The URL clients use, e.g. `http://127.0.0.1:8317`. A wildcard bind is shown as loopback.
     pub fn base_url(&self) -> String {
-        let scheme = if self.tls { "https" } else { "http" };
-        let ip = match self.addr.ip() {
-            ip if ip.is_unspecified() && ip.is_ipv6() => "[::1]".to_string(),
-            ip if ip.is_unspecified() => "127.0.0.1".to_string(),
-            std::net::IpAddr::V6(ip) => format!("[{ip}]"),
-            std::net::IpAddr::V4(ip) => ip.to_string(),
-        };
-        format!("{scheme}://{ip}:{}", self.addr.port())
+        server::base_url(self.addr, self.tls)
+    }
+
+    /// The service layer the desktop app's commands and the management API call.
+    pub fn service(&self) -> Arc<Service> {
+        self.service.clone()
     }
 
     pub fn config_path(&self) -> &Path {

@@ -6,9 +6,11 @@
 pub mod accounts;
 pub mod app;
 pub mod config;
+pub mod logs;
 pub mod providers;
 pub mod routing;
 pub mod server;
+pub mod service;
 pub mod translate;
 pub mod wire;
 

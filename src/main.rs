@@ -107,6 +107,8 @@ fn serve(config_path: Option<PathBuf>) -> anyhow::Result<ExitCode> {
                 // Colour codes only for a person at a terminal: not in log files, and they cost CPU.
                 .with_ansi(std::io::stderr().is_terminal()),
         )
+        // The Logs page's live tail.
+        .with(switchyard::logs::layer())
         .init();
     let on_config: switchyard::app::ConfigHook = Arc::new(move |cfg| {
         if from_env.is_none() {

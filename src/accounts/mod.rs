@@ -13,7 +13,7 @@
 //! calls in `tokio::task::spawn_blocking` when they sit on a hot path.
 
 pub mod cliproxy;
-mod fsutil;
+pub(crate) mod fsutil;
 pub mod import;
 pub mod jwt;
 pub mod login;

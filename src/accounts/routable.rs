@@ -10,9 +10,14 @@ use super::{Account, AccountId, Provider, Status};
 pub fn credentials(accounts: &[Account], config: &Config) -> Vec<Arc<Credential>> {
     accounts
         .iter()
-        .filter(|a| !a.settings.disabled && a.status != Status::NeedsLogin)
+        .filter(|a| can_serve(a))
         .map(|a| Arc::new(credential(a, config)))
         .collect()
+}
+
+/// Enabled and not waiting for a new login.
+pub fn can_serve(a: &Account) -> bool {
+    !a.settings.disabled && a.status != Status::NeedsLogin
 }
 
 /// The routing id of an account's credential.

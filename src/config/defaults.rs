@@ -33,6 +33,13 @@ pub struct FirstRun {
 }
 
 /// Creates `path` from built-in defaults if it does not exist yet. Returns the new client key when it did.
+/// Replaces the config file with `bytes` atomically (temp file, fsync, rename), owner-only like the
+/// first-run file since it holds keys. A symlinked config is written through to its target.
+pub fn write_config_file(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    let target = std::fs::canonicalize(path).unwrap_or_else(|_| path.to_path_buf());
+    crate::accounts::fsutil::write_atomic(&target, bytes)
+}
+
 pub fn ensure_default_config(path: &Path) -> std::io::Result<Option<FirstRun>> {
     if path.exists() {
         return Ok(None);

@@ -2,6 +2,7 @@
 //! [`Config`] snapshot; [`ConfigWatcher`] hot-reloads it.
 
 mod defaults;
+pub mod edit;
 mod endpoints;
 mod oauth;
 mod raw;
@@ -19,7 +20,9 @@ use std::time::Duration;
 use crate::accounts::SecretStoreChoice;
 use secrecy::SecretString;
 
-pub use defaults::{default_config_path, ensure_default_config, FirstRun};
+pub use defaults::{
+    default_config_path, ensure_default_config, generate_client_key, write_config_file, FirstRun,
+};
 pub use endpoints::{
     ClaudeEndpoints, CodexEndpoints, Endpoints, CLAUDE_CALLBACK_PORT, CODEX_CALLBACK_PORT,
 };

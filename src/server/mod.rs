@@ -55,6 +55,8 @@ pub struct AppState {
     live: ArcSwap<Live>,
     router: Router,
     bound: SocketAddr,
+    /// Set at start: like the port, TLS changes need a restart.
+    tls: bool,
     /// `None` until someone logs in: a keys-only proxy never opens the store (or the keychain).
     accounts: ArcSwapOption<AccountStore>,
 }
@@ -62,6 +64,7 @@ pub struct AppState {
 impl AppState {
     pub fn new(config: Arc<Config>, bound: SocketAddr) -> Self {
         AppState {
+            tls: config.tls.is_some(),
             live: ArcSwap::from_pointee(Live::new(config, &[])),
             router: Router::new(),
             bound,
@@ -74,6 +77,11 @@ impl AppState {
         self.router.set_tokens(accounts.tokens);
         self.accounts.store(Some(accounts.store));
         self.accounts_changed();
+    }
+
+    /// The URL clients use.
+    pub fn endpoint(&self) -> String {
+        base_url(self.bound, self.tls)
     }
 
     /// Which credentials are cooling down for which model.
@@ -106,6 +114,19 @@ impl AppState {
         let creds = account_credentials(self.accounts.load().as_deref(), &config);
         self.live.store(Arc::new(Live::new(config, &creds)));
     }
+}
+
+/// The URL clients use for a proxy bound to `addr`, e.g. `http://127.0.0.1:8317`; a wildcard bind is
+/// shown as loopback.
+pub fn base_url(addr: SocketAddr, tls: bool) -> String {
+    let scheme = if tls { "https" } else { "http" };
+    let ip = match addr.ip() {
+        ip if ip.is_unspecified() && ip.is_ipv6() => "[::1]".to_string(),
+        ip if ip.is_unspecified() => "127.0.0.1".to_string(),
+        std::net::IpAddr::V6(ip) => format!("[{ip}]"),
+        std::net::IpAddr::V4(ip) => ip.to_string(),
+    };
+    format!("{scheme}://{ip}:{}", addr.port())
 }
 
 /// The accounts that can serve now, as credentials; none when the list cannot be read (said in the log).

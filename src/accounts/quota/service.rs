@@ -115,6 +115,33 @@ impl QuotaService {
         result
     }
 
+    /// Every account's quota for a listing, in `accounts`' order, fetched concurrently within `wait`
+    /// overall. Accounts that cannot be asked (disabled, logged out) or do not answer in time get the
+    /// reason instead, so a listing never hangs on one slow provider.
+    pub async fn for_listing(
+        &self,
+        accounts: &[Account],
+        wait: Duration,
+    ) -> Vec<Result<Quota, String>> {
+        let deadline = Instant::now() + wait;
+        let fetches = accounts.iter().map(|account| async move {
+            if account.settings.disabled {
+                return Err("not fetched: the account is disabled".to_string());
+            }
+            if account.status == Status::NeedsLogin {
+                return Err("not fetched: the account needs a new login".to_string());
+            }
+            match tokio::time::timeout_at(deadline, self.get(&account.id)).await {
+                Ok(quota) => quota.map_err(|e| e.to_string()),
+                Err(_) => Err(format!(
+                    "quota unavailable: no answer within {} s",
+                    wait.as_secs()
+                )),
+            }
+        });
+        futures_util::future::join_all(fetches).await
+    }
+
     async fn fetch(&self, id: &AccountId) -> Result<Quota, QuotaError> {
         let account = self.account(id).await?;
         if account.status == Status::NeedsLogin {
