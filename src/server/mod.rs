@@ -59,6 +59,8 @@ pub struct AppState {
     tls: bool,
     /// `None` until someone logs in: a keys-only proxy never opens the store (or the keychain).
     accounts: ArcSwapOption<AccountStore>,
+    /// Bumped whenever the config or the account list changes, for a tray or UI to redraw.
+    changes: tokio::sync::watch::Sender<u64>,
 }
 
 impl AppState {
@@ -69,7 +71,13 @@ impl AppState {
             router: Router::new(),
             bound,
             accounts: ArcSwapOption::empty(),
+            changes: tokio::sync::watch::Sender::new(0),
         }
+    }
+
+    /// A receiver that sees a new value whenever the config or the account list changed.
+    pub fn changes(&self) -> tokio::sync::watch::Receiver<u64> {
+        self.changes.subscribe()
     }
 
     /// Serves the logged-in accounts from now on, next to the config's keys.
@@ -105,6 +113,7 @@ impl AppState {
         }
         let creds = account_credentials(self.accounts.load().as_deref(), &config);
         self.live.store(Arc::new(Live::new(config, &creds)));
+        self.changes.send_modify(|n| *n += 1);
     }
 
     /// An account was added, removed or changed (a login, an import, a refresh that needs a new login):
@@ -113,6 +122,7 @@ impl AppState {
         let config = self.live().config.clone();
         let creds = account_credentials(self.accounts.load().as_deref(), &config);
         self.live.store(Arc::new(Live::new(config, &creds)));
+        self.changes.send_modify(|n| *n += 1);
     }
 }
 

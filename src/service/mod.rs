@@ -251,6 +251,11 @@ impl Service {
         }
     }
 
+    /// Sees a new value whenever the config or the account list changed (a tray redraws on it).
+    pub fn changes(&self) -> tokio::sync::watch::Receiver<u64> {
+        self.state.changes()
+    }
+
     pub async fn status(&self) -> Result<StatusView> {
         let live = self.state.live();
         let accounts = match self.hub.get() {
