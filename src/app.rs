@@ -101,7 +101,13 @@ pub async fn start(opts: StartOptions) -> Result<RunningProxy, Error> {
     let mut accounts_watch = AccountsWatch::new(hub.clone());
     accounts_watch.tick().await;
     tokio::spawn(accounts_watch.run());
-    let service = Arc::new(Service::new(state.clone(), hub, config_path.clone()));
+    let config_write = Arc::new(tokio::sync::Mutex::new(()));
+    let service = Arc::new(Service::new(
+        state.clone(),
+        hub,
+        config_path.clone(),
+        config_write.clone(),
+    ));
     let app = server::router(state.clone()).into_make_service_with_connect_info::<SocketAddr>();
     let handle = axum_server::Handle::new();
     let server = match &cfg.tls {
@@ -132,6 +138,7 @@ pub async fn start(opts: StartOptions) -> Result<RunningProxy, Error> {
     let watcher = ConfigWatcher::spawn(
         config_path.clone(),
         RELOAD_POLL,
+        config_write,
         Box::new(move |cfg| {
             if let Some(hook) = &opts.on_config {
                 hook(&cfg);

@@ -20,13 +20,21 @@ pub struct ConfigWatcher {
 }
 
 impl ConfigWatcher {
-    pub fn spawn(path: PathBuf, every: Duration, on_reload: OnReload) -> Self {
+    /// `applying` is held while a change is read and applied; whoever else writes the file (the settings
+    /// page) holds it too, so an older read can never be applied over a newer write.
+    pub fn spawn(
+        path: PathBuf,
+        every: Duration,
+        applying: Arc<tokio::sync::Mutex<()>>,
+        on_reload: OnReload,
+    ) -> Self {
         let task = tokio::spawn(async move {
             let mut last = tokio::fs::read(&path).await.ok();
             let mut tick = tokio::time::interval(every);
             tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
             loop {
                 tick.tick().await;
+                let _applying = applying.lock().await;
                 let Ok(bytes) = tokio::fs::read(&path).await else {
                     // Mid-rename or deleted: keep serving the last good config.
                     continue;

@@ -237,17 +237,23 @@ pub struct Service {
     state: Arc<AppState>,
     hub: Arc<AccountsHub>,
     config_path: PathBuf,
-    /// Serialises config writes, so two quick edits cannot interleave read-modify-write.
-    config_write: tokio::sync::Mutex<()>,
+    /// Held while the config file is written and applied, by this service and by the file watcher,
+    /// so two quick edits cannot interleave and an older read is never applied over a newer write.
+    config_write: Arc<tokio::sync::Mutex<()>>,
 }
 
 impl Service {
-    pub fn new(state: Arc<AppState>, hub: Arc<AccountsHub>, config_path: PathBuf) -> Self {
+    pub fn new(
+        state: Arc<AppState>,
+        hub: Arc<AccountsHub>,
+        config_path: PathBuf,
+        config_write: Arc<tokio::sync::Mutex<()>>,
+    ) -> Self {
         Service {
             state,
             hub,
             config_path,
-            config_write: tokio::sync::Mutex::new(()),
+            config_write,
         }
     }
 
@@ -356,10 +362,13 @@ impl Service {
         let opened = self.opened_for(id)?;
         let id = parse_account_id(id)?;
         let store = opened.store.clone();
-        tokio::task::spawn_blocking(move || store.remove(&id))
-            .await
-            .map_err(ServiceError::internal)?
-            .map_err(accounts_error)?;
+        tokio::task::spawn_blocking(move || match store.get(&id)? {
+            Some(_) => store.remove(&id),
+            None => Err(crate::accounts::AccountsError::NotFound(id.to_string())),
+        })
+        .await
+        .map_err(ServiceError::internal)?
+        .map_err(accounts_error)?;
         self.hub.changed();
         Ok(())
     }
