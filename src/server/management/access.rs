@@ -11,7 +11,7 @@ use axum::extract::{ConnectInfo, Request, State};
 use axum::middleware::Next;
 use axum::response::Response;
 use http::{header, HeaderMap, HeaderValue, StatusCode};
-use secrecy::ExposeSecret;
+use secrecy::{ExposeSecret, SecretString};
 use subtle::ConstantTimeEq;
 use tokio::time::Instant;
 
@@ -57,19 +57,26 @@ pub struct Attempts {
     by_ip: Mutex<HashMap<IpAddr, Tally>>,
 }
 
+/// How a presented key compared with the configured one.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum KeyCheck {
+    Right,
+    Wrong,
+    Missing,
+}
+
 impl Attempts {
-    /// Decides on a request from `peer` presenting `key`; counts a wrong or missing key against `peer`
-    /// and clears `peer`'s count on success (other addresses keep theirs).
-    pub fn check(
+    /// Whether `peer` may present a key at all: the API is on, the address may manage the proxy and
+    /// is not barred. Returns the address the outcome is counted against.
+    pub fn admit(
         &self,
         access: &RemoteManagement,
         peer: Option<IpAddr>,
-        key: Option<&str>,
         now: Instant,
-    ) -> Result<(), Refusal> {
-        let Some(secret) = &access.secret_key else {
+    ) -> Result<IpAddr, Refusal> {
+        if access.secret_key.is_none() {
             return Err(Refusal::Off);
-        };
+        }
         // A request without a peer address cannot be shown to be local.
         let Some(ip) = peer.map(canonical) else {
             return Err(Refusal::RemoteRefused);
@@ -84,9 +91,14 @@ impl Attempts {
         if !ip.is_loopback() && !access.allow_remote {
             return Err(Refusal::RemoteRefused);
         }
-        let right =
-            key.is_some_and(|k| bool::from(k.as_bytes().ct_eq(secret.expose_secret().as_bytes())));
-        if right {
+        Ok(ip)
+    }
+
+    /// Counts a wrong or missing key against `ip` (five bar it) and clears `ip`'s count on success;
+    /// other addresses keep theirs.
+    pub fn record(&self, ip: IpAddr, key: KeyCheck, now: Instant) -> Result<(), Refusal> {
+        let mut by_ip = self.by_ip.lock().unwrap_or_else(|p| p.into_inner());
+        if key == KeyCheck::Right {
             by_ip.remove(&ip);
             return Ok(());
         }
@@ -98,11 +110,26 @@ impl Attempts {
         if tally.failures >= MAX_FAILURES {
             tally.banned_until = Some(now + BAN);
         }
-        Err(if key.is_some() {
-            Refusal::WrongKey
-        } else {
+        Err(if key == KeyCheck::Missing {
             Refusal::MissingKey
+        } else {
+            Refusal::WrongKey
         })
+    }
+}
+
+/// Whether `presented` is the configured key: compared in constant time, or verified against a bcrypt
+/// hash (`$2a$…`, as CLIProxyAPI stores it). Slow by design for a hash: call it off the async threads.
+pub fn key_matches(secret: &SecretString, presented: &str) -> bool {
+    let secret = secret.expose_secret();
+    let is_bcrypt = secret.len() == 60
+        && ["$2a$", "$2b$", "$2y$"]
+            .iter()
+            .any(|p| secret.starts_with(p));
+    if is_bcrypt {
+        bcrypt::verify(presented, secret).unwrap_or(false)
+    } else {
+        bool::from(presented.as_bytes().ct_eq(secret.as_bytes()))
     }
 }
 
@@ -145,13 +172,25 @@ fn peer(req: &Request) -> Option<IpAddr> {
 /// Runs before every `/v0/management` handler.
 pub async fn require_key(State(m): State<Arc<Management>>, req: Request, next: Next) -> Response {
     let live = m.app.live();
-    let key = presented(req.headers());
-    match m.attempts.check(
-        &live.config.remote_management,
-        peer(&req),
-        key.as_deref(),
-        Instant::now(),
-    ) {
+    let access = &live.config.remote_management;
+    let ip = match m.attempts.admit(access, peer(&req), Instant::now()) {
+        Ok(ip) => ip,
+        Err(why) => return refusal(why),
+    };
+    let check = match (presented(req.headers()), access.secret_key.clone()) {
+        (Some(key), Some(secret)) => {
+            let right = tokio::task::spawn_blocking(move || key_matches(&secret, &key))
+                .await
+                .unwrap_or(false);
+            if right {
+                KeyCheck::Right
+            } else {
+                KeyCheck::Wrong
+            }
+        }
+        _ => KeyCheck::Missing,
+    };
+    match m.attempts.record(ip, check, Instant::now()) {
         Ok(()) => next.run(req).await,
         Err(why) => refusal(why),
     }
@@ -160,15 +199,13 @@ pub async fn require_key(State(m): State<Arc<Management>>, req: Request, next: N
 /// Runs before the management page: the same address rules, but no key (the page asks for it).
 pub async fn page_allowed(State(m): State<Arc<Management>>, req: Request, next: Next) -> Response {
     let live = m.app.live();
-    let access = &live.config.remote_management;
-    if access.secret_key.is_none() {
-        return refusal(Refusal::Off);
+    match m
+        .attempts
+        .admit(&live.config.remote_management, peer(&req), Instant::now())
+    {
+        Ok(_) => next.run(req).await,
+        Err(why) => refusal(why),
     }
-    let local = peer(&req).map(canonical).is_some_and(|ip| ip.is_loopback());
-    if !local && !access.allow_remote {
-        return refusal(Refusal::RemoteRefused);
-    }
-    next.run(req).await
 }
 
 fn refusal(why: Refusal) -> Response {
@@ -206,7 +243,25 @@ fn refusal(why: Refusal) -> Response {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use secrecy::SecretString;
+
+    /// One request's decision, as the middleware makes it.
+    impl Attempts {
+        fn check(
+            &self,
+            access: &RemoteManagement,
+            peer: Option<IpAddr>,
+            key: Option<&str>,
+            now: Instant,
+        ) -> Result<(), Refusal> {
+            let ip = self.admit(access, peer, now)?;
+            let check = match (key, &access.secret_key) {
+                (Some(k), Some(secret)) if key_matches(secret, k) => KeyCheck::Right,
+                (Some(_), _) => KeyCheck::Wrong,
+                (None, _) => KeyCheck::Missing,
+            };
+            self.record(ip, check, now)
+        }
+    }
 
     fn access(allow_remote: bool) -> RemoteManagement {
         RemoteManagement {
@@ -287,6 +342,22 @@ mod tests {
         assert_eq!(a.check(&acc, ip("127.0.0.1"), Some("s3cret"), now), Ok(()));
         four_wrong(&a, &acc, "127.0.0.1", now);
         assert_eq!(a.check(&acc, ip("127.0.0.1"), Some("s3cret"), now), Ok(()));
+    }
+
+    #[test]
+    fn a_bcrypt_hashed_key_from_cliproxyapi_is_verified() {
+        let hash = bcrypt::hash("s3cret", 4).unwrap();
+        let secret = SecretString::from(hash.clone());
+        assert!(key_matches(&secret, "s3cret"));
+        assert!(!key_matches(&secret, "nope"));
+        assert!(
+            !key_matches(&secret, &hash),
+            "the hash itself is not the key"
+        );
+        assert!(key_matches(
+            &SecretString::from("plain".to_string()),
+            "plain"
+        ));
     }
 
     #[test]
