@@ -108,7 +108,8 @@ pub async fn start(opts: StartOptions) -> Result<RunningProxy, Error> {
         config_path.clone(),
         config_write.clone(),
     ));
-    let app = server::router(state.clone()).into_make_service_with_connect_info::<SocketAddr>();
+    let app = server::router(state.clone(), service.clone())
+        .into_make_service_with_connect_info::<SocketAddr>();
     let handle = axum_server::Handle::new();
     let server = match &cfg.tls {
         None => {
