@@ -95,6 +95,7 @@ impl Env {
             state.clone(),
             hub,
             tmp.path().join("config.yaml"),
+            Arc::default(),
         ));
         let app = server::router(state.clone(), service)
             .into_make_service_with_connect_info::<SocketAddr>();
