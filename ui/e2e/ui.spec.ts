@@ -1,0 +1,108 @@
+import { readFileSync } from "node:fs";
+import { CLIENT_KEY, MANAGEMENT_KEY, expect, test } from "./yard.ts";
+
+test("signing in asks for the management key and refuses a wrong one", async ({ page, yard }) => {
+  await page.goto(`${yard.url}/management.html`);
+  await page.getByLabel("Management key").fill("not-the-key");
+  await page.getByRole("button", { name: "Sign in" }).click();
+  await expect(page.getByRole("alert")).toHaveText("The management key was not accepted.");
+
+  await page.getByLabel("Management key").fill(MANAGEMENT_KEY);
+  await page.getByRole("button", { name: "Sign in" }).click();
+  await expect(page.getByTestId("endpoint")).toHaveText(yard.url);
+  await expect(page.getByTestId("snippet-claude-code")).toContainText(`ANTHROPIC_AUTH_TOKEN=${CLIENT_KEY}`);
+
+  // The key is kept for the tab: a reload stays signed in.
+  await page.reload();
+  await expect(page.getByTestId("endpoint")).toHaveText(yard.url);
+});
+
+test("the endpoint's copy button puts it on the clipboard", async ({ signedIn: page, yard, context }) => {
+  await context.grantPermissions(["clipboard-read", "clipboard-write"], { origin: yard.url });
+  await page.getByRole("button", { name: "Copy endpoint" }).click();
+  await expect(page.getByText("Copied")).toBeVisible();
+  expect(await page.evaluate(() => navigator.clipboard.readText())).toBe(yard.url);
+});
+
+test("a Claude login finishes when the browser comes back to the loopback callback", async ({ signedIn: page }) => {
+  await page.getByRole("link", { name: "Accounts" }).click();
+  await page.getByRole("button", { name: "Log in with Claude" }).click();
+  const url = await page.getByTestId("login-url").getAttribute("href");
+  expect(url).toBeTruthy();
+  // The browser step: the mock's authorize page redirects to the proxy's loopback callback.
+  const res = await fetch(url ?? "");
+  expect(res.ok).toBe(true);
+
+  await expect(page.getByRole("status").filter({ hasText: "Logged in as" })).toBeVisible();
+  const account = page.getByTestId("account");
+  await expect(account).toHaveCount(1);
+  await expect(account).toContainText("Claude");
+  await expect(account).toContainText("Ready");
+  // The mock reports 12% of the 5-hour window and 40% of the 7-day one.
+  await expect(account.getByRole("listitem").filter({ hasText: "5h" })).toContainText("12% used");
+  await expect(account.getByRole("listitem").filter({ hasText: "7d" })).toContainText("40% used");
+  await expect(account).toContainText(/resets in (1h 5\dm|2h)/);
+});
+
+test("a login finishes from the address pasted into the fallback field", async ({ signedIn: page }) => {
+  await page.getByRole("link", { name: "Accounts" }).click();
+  await page.getByRole("button", { name: "Log in with Claude" }).click();
+  const url = await page.getByTestId("login-url").getAttribute("href");
+  // Where the browser would have ended up, had it been unable to reach the loopback port.
+  const res = await fetch(url ?? "", { redirect: "manual" });
+  const redirect = res.headers.get("location");
+  expect(redirect).toContain("code=");
+
+  await page.getByLabel(/Paste the address/).fill(redirect ?? "");
+  await page.getByRole("button", { name: "Submit" }).click();
+  await expect(page.getByRole("status").filter({ hasText: "Logged in as" })).toBeVisible();
+  await expect(page.getByTestId("account")).toHaveCount(1);
+});
+
+test("a pasted address that is not one the login expects is explained", async ({ signedIn: page }) => {
+  await page.getByRole("link", { name: "Accounts" }).click();
+  await page.getByRole("button", { name: "Log in with Claude" }).click();
+  await page.getByLabel(/Paste the address/).fill("http://localhost:1/callback?code=nope&state=wrong");
+  await page.getByRole("button", { name: "Submit" }).click();
+  await expect(page.getByTestId("login-progress").getByRole("alert")).not.toBeEmpty();
+  // Still waiting: the right address can still be pasted.
+  await expect(page.getByRole("button", { name: "Cancel" })).toBeVisible();
+  await page.getByRole("button", { name: "Cancel" }).click();
+  await expect(page.getByText("Login cancelled.")).toBeVisible();
+});
+
+test("a settings change is written to config.yaml with its comments kept", async ({ signedIn: page, yard }) => {
+  await page.getByRole("link", { name: "Settings" }).click();
+  await page.getByLabel("Routing").selectOption("fill-first");
+  await page.getByLabel("Retries").fill("3");
+  await page.getByRole("button", { name: "Save" }).click();
+  await expect(page.getByText("Saved and applied.")).toBeVisible();
+
+  const written = readFileSync(yard.configPath, "utf8");
+  expect(written).toContain("strategy: fill-first");
+  expect(written).toMatch(/request-retry: 3 # retries before giving up/);
+  for (const comment of yard.initialConfig.match(/#.*$/gm) ?? []) expect(written).toContain(comment);
+});
+
+test("the config editor points at a broken line and moves the caret there", async ({ signedIn: page }) => {
+  await page.getByRole("link", { name: "Config" }).click();
+  const editor = page.getByLabel("config.yaml");
+  await expect(editor).toHaveValue(/remote-management/);
+  await expect(page.getByText("No errors")).toBeVisible();
+
+  const text = await editor.inputValue();
+  await editor.fill(text.replace("request-retry: 1", "request-retry: lots"));
+  const problem = page.getByRole("list", { name: "Problems" }).getByRole("listitem").first();
+  await expect(problem).toContainText("Line 6:");
+  await expect(page.getByText(/1 error|errors/)).toBeVisible();
+
+  await problem.getByRole("button").click();
+  await expect(editor).toBeFocused();
+  const caretLine = await editor.evaluate((el: HTMLTextAreaElement) => el.value.slice(0, el.selectionStart).split("\n").length);
+  expect(caretLine).toBe(6);
+
+  // Saving is refused with the problems, and the text typed is still there.
+  await page.getByRole("button", { name: "Save" }).click();
+  await expect(page.getByRole("alert")).toContainText("nothing was saved");
+  await expect(editor).toHaveValue(/request-retry: lots/);
+});
