@@ -97,11 +97,17 @@ export const test = base.extend<{ yard: Yard; signedIn: Page }>({
     }
   },
   signedIn: async ({ page, yard }, use) => {
+    // The page must work under the proxy's strict CSP: anything it refuses fails the test.
+    const refused: string[] = [];
+    page.on("console", (m) => {
+      if (m.text().includes("Content Security Policy")) refused.push(m.text());
+    });
     await page.goto(`${yard.url}/management.html`);
     await page.getByLabel("Management key").fill(MANAGEMENT_KEY);
     await page.getByRole("button", { name: "Sign in" }).click();
     await expect(page.getByRole("heading", { name: "Overview" })).toBeVisible();
     await use(page);
+    expect(refused).toEqual([]);
   },
 });
 
