@@ -5,7 +5,7 @@ test("signing in asks for the management key and refuses a wrong one", async ({ 
   await page.goto(`${yard.url}/management.html`);
   await page.getByLabel("Management key").fill("not-the-key");
   await page.getByRole("button", { name: "Sign in" }).click();
-  await expect(page.getByRole("alert")).toHaveText("The management key was not accepted.");
+  await expect(page.getByRole("alert")).toContainText("invalid management key");
 
   await page.getByLabel("Management key").fill(MANAGEMENT_KEY);
   await page.getByRole("button", { name: "Sign in" }).click();

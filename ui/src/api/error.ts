@@ -2,7 +2,7 @@ import type { Problem } from "./types.ts";
 
 /**
  * Why a call failed. The service's own kinds come from docs/management-api.md; the client adds the ones
- * only a transport can see: a refused management key, a barred address, an unreachable proxy.
+ * only a transport can see: a refused management key, a refused or barred address, an unreachable proxy.
  */
 export type ErrorKind =
   | "invalid"
@@ -10,6 +10,7 @@ export type ErrorKind =
   | "unavailable"
   | "internal"
   | "unauthorized"
+  | "forbidden"
   | "rate_limited"
   | "network";
 
@@ -56,6 +57,7 @@ const KINDS: readonly string[] = [
   "unavailable",
   "internal",
   "unauthorized",
+  "forbidden",
   "rate_limited",
   "network",
 ];

@@ -76,17 +76,26 @@ describe("HTTP transport", () => {
     expect(e).toMatchObject({ kind: "invalid", message: "the config has 1 problem; nothing was saved", problems: [problem] });
   });
 
-  it("turns a refused key into `unauthorized`", async () => {
-    const e = await stub(401, { error: "invalid management key" }).api.status().catch((e: unknown) => e);
-    expect(e).toMatchObject({ kind: "unauthorized", message: "The management key was not accepted." });
+  it("turns a refused key into `unauthorized`, with the proxy's words when it gives some", async () => {
+    const said = "invalid management key: it is not the config's remote-management.secret-key";
+    const e = await stub(401, { error: said }).api.status().catch((e: unknown) => e);
+    expect(e).toMatchObject({ kind: "unauthorized", message: said });
+    const bare = await stub(401, undefined).api.status().catch((e: unknown) => e);
+    expect(bare).toMatchObject({ kind: "unauthorized", message: "The management key was not accepted." });
   });
 
   it("says when a barred address may try again", async () => {
-    const e = await stub(429, { error: "too many failed attempts" }, { "Retry-After": "1800" })
-      .api.status()
-      .catch((e: unknown) => e);
-    expect(e).toMatchObject({ kind: "rate_limited", retryAfter: 1800 });
-    expect((e as Error).message).toBe("Too many failed attempts from this address. Try again in 30 minutes.");
+    const said = "too many wrong management keys from this address; try again in 30 minutes";
+    const e = await stub(429, { error: said }, { "Retry-After": "1800" }).api.status().catch((e: unknown) => e);
+    expect(e).toMatchObject({ kind: "rate_limited", retryAfter: 1800, message: said });
+    const bare = await stub(429, undefined, { "Retry-After": "45" }).api.status().catch((e: unknown) => e);
+    expect((bare as Error).message).toBe("Too many failed attempts from this address. Try again in 45 seconds.");
+  });
+
+  it("shows a refused address in the proxy's words", async () => {
+    const said = "remote management is disabled: only this machine may manage the proxy";
+    const e = await stub(403, { error: said }).api.status().catch((e: unknown) => e);
+    expect(e).toMatchObject({ kind: "forbidden", message: said });
   });
 
   it("explains a 404 without a service error as a management API that is off", async () => {

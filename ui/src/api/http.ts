@@ -29,26 +29,21 @@ export function httpTransport(key: string, fetchFn: typeof fetch = (...a) => fet
 }
 
 function httpError(res: Response, body: unknown): ServiceError {
+  // The access checks refuse with `{"error": "<what to do>"}`, written for people like the service's messages.
+  const refusal = isRecord(body) && typeof body.error === "string" ? body.error : undefined;
   if (res.status === 401) {
-    return new ServiceError("unauthorized", "The management key was not accepted.");
+    return new ServiceError("unauthorized", refusal ?? "The management key was not accepted.");
   }
   if (res.status === 429) {
     const seconds = Number(res.headers.get("Retry-After") ?? "");
     const retryAfter = Number.isFinite(seconds) && seconds > 0 ? seconds : undefined;
     const when = retryAfter === undefined ? "later" : `in ${formatWait(retryAfter)}`;
-    return new ServiceError(
-      "rate_limited",
-      `Too many failed attempts from this address. Try again ${when}.`,
-      [],
-      retryAfter,
-    );
+    const message = refusal ?? `Too many failed attempts from this address. Try again ${when}.`;
+    return new ServiceError("rate_limited", message, [], retryAfter);
   }
-  const fallback = res.status === 400 ? "invalid" : res.status === 404 ? "not_found" : "internal";
-  if (body !== undefined) {
-    const parsed = ServiceError.from(body, fallback);
-    // Only the service's own shape carries a message meant for people.
-    if (typeof body === "object" && body !== null && "message" in body) return parsed;
-  }
+  const fallback = res.status === 400 ? "invalid" : res.status === 403 ? "forbidden" : res.status === 404 ? "not_found" : "internal";
+  if (isRecord(body) && typeof body.message === "string") return ServiceError.from(body, fallback);
+  if (refusal !== undefined) return new ServiceError(fallback, refusal);
   if (res.status === 404) {
     return new ServiceError(
       "not_found",
@@ -56,6 +51,10 @@ function httpError(res: Response, body: unknown): ServiceError {
     );
   }
   return new ServiceError(fallback, `The proxy answered ${res.status} ${res.statusText}`.trim() + ".");
+}
+
+function isRecord(v: unknown): v is Record<string, unknown> {
+  return typeof v === "object" && v !== null;
 }
 
 function parseJson(text: string): unknown {

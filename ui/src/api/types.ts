@@ -86,6 +86,8 @@ export interface LoginView {
   user_code?: string | null;
   verification_url?: string | null;
   callback_port?: number | null;
+  /** The OAuth state the provider sends back (browser, paste). */
+  state?: string | null;
   status: LoginState;
 }
 
