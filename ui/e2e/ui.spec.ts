@@ -110,3 +110,61 @@ test("the config editor points at a broken line and moves the caret there", asyn
   await expect(page.getByRole("alert")).toContainText("nothing was saved");
   await expect(editor).toHaveValue(/request-retry: lots/);
 });
+
+test("a Codex login can switch to a device code, which the provider then approves", async ({ signedIn: page }) => {
+  await page.getByRole("link", { name: "Accounts" }).click();
+  await page.getByRole("button", { name: "Log in with Codex" }).click();
+  await page.getByRole("button", { name: "Use a device code instead" }).click();
+  await expect(page.getByTestId("user-code")).not.toBeEmpty();
+  // The mock approves a device code after a couple of polls, as a person entering it would.
+  await expect(page.getByRole("status").filter({ hasText: "Logged in as" })).toBeVisible({ timeout: 20_000 });
+  await expect(page.getByTestId("account")).toContainText("Codex");
+});
+
+test("a generated client key goes into config.yaml and into the setup snippets", async ({ signedIn: page, yard }) => {
+  await page.getByRole("link", { name: "Settings" }).click();
+  const keys = page.getByRole("heading", { name: "Client keys" }).locator("..").locator("code");
+  await expect(keys).toHaveCount(1);
+  await page.getByRole("button", { name: "Generate a key" }).click();
+  await expect(keys).toHaveCount(2);
+  const added = (await keys.nth(1).textContent()) ?? "";
+  expect(readFileSync(yard.configPath, "utf8")).toContain(added);
+
+  await page.getByRole("button", { name: "Revoke" }).first().click();
+  await expect(keys).toHaveCount(1);
+  expect(readFileSync(yard.configPath, "utf8")).not.toContain(CLIENT_KEY);
+  await page.getByRole("link", { name: "Overview" }).click();
+  await expect(page.getByTestId("snippet-claude-code")).toContainText(`ANTHROPIC_AUTH_TOKEN=${added}`);
+});
+
+test("the Logs page tails the proxy's log live, and pauses, filters and clears", async ({ signedIn: page, yard }) => {
+  // Any settings change makes the proxy log that it reloaded its config.
+  const change = (retries: number) =>
+    fetch(`${yard.url}/v0/management/switchyard/settings`, {
+      method: "PATCH",
+      headers: { Authorization: `Bearer ${MANAGEMENT_KEY}`, "Content-Type": "application/json" },
+      body: JSON.stringify({ request_retry: retries }),
+    });
+  await page.getByRole("link", { name: "Logs" }).click();
+  const log = page.getByRole("log");
+  const reloaded = log.getByText("config reloaded");
+  await change(2);
+  await expect(reloaded).toHaveCount(1);
+
+  await page.getByRole("button", { name: "Pause" }).click();
+  await change(3);
+  await page.waitForTimeout(2500);
+  await expect(reloaded).toHaveCount(1);
+  await page.getByRole("button", { name: "Resume" }).click();
+  await expect(reloaded).toHaveCount(2);
+
+  await page.getByRole("button", { name: "Clear view" }).click();
+  await expect(log).toHaveText("No lines yet.");
+  await change(4);
+  await expect(reloaded).toHaveCount(1);
+
+  await page.getByLabel("Level").selectOption("error");
+  await expect(log).toHaveText("No lines yet.");
+  await page.getByLabel("Level").selectOption("info");
+  await expect(reloaded).toHaveCount(3);
+});
