@@ -1,4 +1,5 @@
 import { readFileSync } from "node:fs";
+import type { Page } from "@playwright/test";
 import { CLIENT_KEY, MANAGEMENT_KEY, expect, test } from "./yard.ts";
 
 test("signing in asks for the management key and refuses a wrong one", async ({ page, yard }) => {
@@ -24,16 +25,20 @@ test("the endpoint's copy button puts it on the clipboard", async ({ signedIn: p
   expect(await page.evaluate(() => navigator.clipboard.readText())).toBe(yard.url);
 });
 
-test("a Claude login finishes when the browser comes back to the loopback callback", async ({ signedIn: page }) => {
+/** Logs into the mock Claude account from the Accounts page, the browser step played by `fetch`. */
+async function logIntoClaude(page: Page): Promise<void> {
   await page.getByRole("link", { name: "Accounts" }).click();
   await page.getByRole("button", { name: "Log in with Claude" }).click();
   const url = await page.getByTestId("login-url").getAttribute("href");
   expect(url).toBeTruthy();
-  // The browser step: the mock's authorize page redirects to the proxy's loopback callback.
+  // The mock's authorize page redirects to the proxy's loopback callback, as the real one does after sign-in.
   const res = await fetch(url ?? "");
   expect(res.ok).toBe(true);
-
   await expect(page.getByRole("status").filter({ hasText: "Logged in as" })).toBeVisible();
+}
+
+test("a Claude login finishes when the browser comes back to the loopback callback", async ({ signedIn: page }) => {
+  await logIntoClaude(page);
   const account = page.getByTestId("account");
   await expect(account).toHaveCount(1);
   await expect(account).toContainText("Claude");
@@ -167,4 +172,27 @@ test("the Logs page tails the proxy's log live, and pauses, filters and clears",
   await expect(log).toHaveText("No lines yet.");
   await page.getByLabel("Level").selectOption("info");
   await expect(reloaded).toHaveCount(3);
+});
+
+test("an account can be renamed, reprioritised, disabled and removed", async ({ signedIn: page }) => {
+  await logIntoClaude(page);
+  const account = page.getByTestId("account");
+  await account.getByRole("button", { name: "Edit" }).click();
+  await account.getByLabel("Label").fill("Work");
+  await account.getByLabel("Priority").fill("5");
+  await account.getByLabel("Prefix").fill("team");
+  await account.getByRole("button", { name: "Save" }).click();
+  await expect(account.getByRole("heading")).toHaveText("Work");
+  await expect(account).toContainText("Priority 5 · models as team/…");
+
+  await account.getByRole("button", { name: "Disable" }).click();
+  await expect(account).toContainText("Disabled: not used for requests");
+  await account.getByRole("button", { name: "Enable" }).click();
+  await expect(account).toContainText("Ready");
+
+  await account.getByRole("button", { name: "Remove…" }).click();
+  await expect(account.getByRole("alert")).toHaveText("Remove Work and its tokens?");
+  await account.getByRole("button", { name: "Remove", exact: true }).click();
+  await expect(account).toHaveCount(0);
+  await expect(page.getByText("No accounts yet.")).toBeVisible();
 });
