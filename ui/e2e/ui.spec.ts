@@ -47,6 +47,11 @@ test("a Claude login finishes when the browser comes back to the loopback callba
   await expect(account.getByRole("listitem").filter({ hasText: "5h" })).toContainText("12% used");
   await expect(account.getByRole("listitem").filter({ hasText: "7d" })).toContainText("40% used");
   await expect(account).toContainText(/resets in (1h 5\dm|2h)/);
+
+  // The account now serves Claude's models.
+  await page.getByRole("link", { name: "Models" }).click();
+  const row = page.getByRole("row").filter({ hasText: "claude-user@example.com" }).first();
+  await expect(row).toContainText(/claude-/);
 });
 
 test("a login finishes from the address pasted into the fallback field", async ({ signedIn: page }) => {
