@@ -149,6 +149,16 @@ read_menu_until() { # $1 expected status prefix, $2 first probe output (from lau
 
 has_label() { grep -qxF -- "$1" <<<"$MENU_LABELS"; }
 
+# Re-reads the menu until it has a line $1 (a click's effect may take a moment to show).
+read_menu_after_click() { # $1 expected label
+    for _ in 1 2 3 4 5 6 7 8 9 10; do
+        reprobe >"$WORK/reprobe.out" 2>&1
+        MENU_LABELS=$(labels_of "$WORK/reprobe.out")
+        has_label "$1" && return
+        sleep 0.5
+    done
+}
+
 # Clicks Quit and expects the app to exit 0 within 10 s.
 quit_and_expect_clean_exit() { # $1 description
     reprobe --click Quit >"$WORK/quit-probe.out" 2>&1
@@ -198,25 +208,58 @@ fi
 
 # 2. The tray menu, read over D-Bus as a panel would.
 read_menu_until "Running on" "$WORK/run1-probe.out"
-for label in "Running on $URL" "Copy endpoint" "Quit"; do
+# Every item the tray offers, in order (submenus' children follow their parent in the probe's output).
+EXPECTED_LABELS=(
+    "Running on $URL" "Copy OpenAI base URL" "Copy Anthropic base URL" "Copy API key"
+    "Accounts" "No accounts yet"
+    "Log in with Claude…" "Log in with Codex…" "Log in with Codex (device code)…"
+    "Open Dashboard" "Stop proxy" "Launch at login" "Quit"
+)
+for label in "${EXPECTED_LABELS[@]}"; do
     if has_label "$label"; then pass "tray menu has \"$label\""; else fail "tray menu lacks \"$label\""; fi
 done
-
-# 3. "Copy endpoint" puts the URL on the X clipboard.
-reprobe --click "Copy endpoint" >"$WORK/copy-probe.out" 2>&1
-clip=""
-for _ in $(seq 1 50); do
-    clip=$(timeout 5 xclip -o -selection clipboard 2>/dev/null)
-    [[ "$clip" == "$URL" ]] && break
-    sleep 0.1
-done
-if [[ "$clip" == "$URL" ]]; then
-    pass "clicking \"Copy endpoint\" puts $URL on the clipboard"
+got=$(grep -vxF -e '' <<<"$MENU_LABELS" | paste -sd '|' -)
+want=$(printf '%s\n' "${EXPECTED_LABELS[@]}" | paste -sd '|' -)
+if [[ "$got" == "$want" ]]; then
+    pass "tray menu items are exactly those, in that order"
 else
-    fail "clipboard holds \"$clip\" after clicking \"Copy endpoint\", not $URL"
+    fail "tray menu order: got \"$got\", want \"$want\""
 fi
 
-# 4. Quit is graceful and the exit code is 0.
+# 3. The copy items put what they say on the X clipboard.
+expect_clipboard_after_click() { # $1 item label, $2 expected clipboard text
+    reprobe --click "$1" >"$WORK/copy-probe.out" 2>&1
+    local clip=""
+    for _ in $(seq 1 50); do
+        clip=$(timeout 5 xclip -o -selection clipboard 2>/dev/null)
+        [[ "$clip" == "$2" ]] && break
+        sleep 0.1
+    done
+    if [[ "$clip" == "$2" ]]; then
+        pass "clicking \"$1\" puts $2 on the clipboard"
+    else
+        fail "clipboard holds \"$clip\" after clicking \"$1\", not $2"
+    fi
+}
+expect_clipboard_after_click "Copy OpenAI base URL" "$URL/v1"
+expect_clipboard_after_click "Copy Anthropic base URL" "$URL"
+expect_clipboard_after_click "Copy API key" "smoke-key"
+
+# 4. Stop proxy frees the port and says so; Start proxy brings it back on the same port.
+reprobe --click "Stop proxy" >"$WORK/stop-probe.out" 2>&1
+read_menu_after_click "Proxy stopped"
+if has_label "Proxy stopped" && has_label "Start proxy"; then
+    pass "after \"Stop proxy\" the tray shows \"Proxy stopped\" and offers \"Start proxy\""
+else
+    fail "after \"Stop proxy\" the tray shows: $(paste -sd '|' - <<<"$MENU_LABELS")"
+fi
+code=$(curl -s -o /dev/null -w '%{http_code}' --max-time 2 "$URL/healthz")
+if [[ "$code" == 000 ]]; then pass "the stopped proxy no longer answers"; else fail "stopped proxy answered $code"; fi
+reprobe --click "Start proxy" >"$WORK/start-probe.out" 2>&1
+read_menu_after_click "Running on $URL"
+if has_label "Running on $URL"; then pass "\"Start proxy\" runs it again on $URL"; else fail "not running again after \"Start proxy\""; fi
+
+# 5. Quit is graceful and the exit code is 0.
 quit_and_expect_clean_exit "run 1"
 
 # ---- Run 2: the port is taken, so the proxy cannot start; the tray must say so and still quit. ----
