@@ -5,7 +5,7 @@
 #
 #   cargo build -p switchyard-desktop && scripts/desktop-smoke.sh
 #
-# Needs: xvfb-run, dbus-run-session, xclip, curl, python3 (dbus-next is pip-installed if missing) and the
+# Needs: xvfb-run, dbus-run-session, xclip, xwininfo, curl, python3 (dbus-next is pip-installed if missing) and the
 # WebKitGTK/appindicator runtime libraries. Environment:
 #   SWITCHYARD_SHARED_DIR   where shared/ is (default: ../shared beside the repo, as CI clones it)
 #   SWITCHYARD_DESKTOP_BIN  the binary to test (default: target/debug/switchyard-desktop)
@@ -22,7 +22,7 @@ if [[ "${SWITCHYARD_SMOKE_INNER:-}" != 1 ]]; then
     die() { echo "desktop-smoke: $*" >&2; echo "desktop-smoke: 0 passed, 1 failed"; exit 1; }
     [[ -x "$BIN" ]] || die "no binary at $BIN (build it: cargo build -p switchyard-desktop)"
     [[ -f "$PROBE" ]] || die "no tray probe at $PROBE (set SWITCHYARD_SHARED_DIR)"
-    for tool in xvfb-run dbus-run-session dbus-send xclip curl python3 timeout; do
+    for tool in xvfb-run dbus-run-session dbus-send xclip xwininfo curl python3 timeout; do
         command -v "$tool" >/dev/null || die "missing $tool (install the desktop apt dependencies)"
     done
     if ! python3 -c 'import dbus_next' 2>/dev/null; then
@@ -259,7 +259,23 @@ reprobe --click "Start proxy" >"$WORK/start-probe.out" 2>&1
 read_menu_after_click "Running on $URL"
 if has_label "Running on $URL"; then pass "\"Start proxy\" runs it again on $URL"; else fail "not running again after \"Start proxy\""; fi
 
-# 5. Quit is graceful and the exit code is 0.
+# 5. Tray only at launch; "Open Dashboard" shows the window.
+window_viewable() { xwininfo -name Switchyard 2>/dev/null | grep -q 'Map State: IsViewable'; }
+wait_window() { for _ in $(seq 1 60); do window_viewable && return 0; sleep 0.5; done; return 1; }
+if window_viewable; then fail "a window is shown at launch (tray only expected)"; else pass "no window at launch: tray only"; fi
+reprobe --click "Open Dashboard" >"$WORK/dashboard-probe.out" 2>&1
+if wait_window; then pass "\"Open Dashboard\" shows the Switchyard window"; else fail "no Switchyard window after \"Open Dashboard\""; fi
+
+# 5b. A second launch hands over to the first (which shows its window) and exits at once.
+timeout 20 "$BIN" --config "$WORK/config.yaml" >"$WORK/second-app.log" 2>&1
+second_rc=$?
+if [[ $second_rc == 0 ]] && app_alive; then
+    pass "a second launch exits 0 and leaves the first running (single instance)"
+else
+    fail "second launch: exit $second_rc, first still running: $(app_alive && echo yes || echo no)"
+fi
+
+# 6. Quit is graceful and the exit code is 0.
 quit_and_expect_clean_exit "run 1"
 
 # ---- Run 2: the port is taken, so the proxy cannot start; the tray must say so and still quit. ----
@@ -279,6 +295,21 @@ else
 fi
 quit_and_expect_clean_exit "run 2"
 kill "$BLOCKER_PID" 2>/dev/null
+
+# ---- Run 3: no tray host on the bus (GNOME without AppIndicator): the window must show instead. ----
+echo "# run 3: no StatusNotifierWatcher on the session bus"
+LAST_APP_LOG=$WORK/run3-app.log
+LOG_SHOWN=0
+"$BIN" --config "$WORK/config.yaml" >"$LAST_APP_LOG" 2>&1 &
+APP_PID=$!
+if wait_window; then
+    pass "without a tray host the app shows its window at launch"
+else
+    fail "without a tray host no window appeared within 30 s"
+fi
+kill "$APP_PID" 2>/dev/null
+wait "$APP_PID" 2>/dev/null
+APP_PID=""
 
 echo "desktop-smoke: $PASSED passed, $FAILED failed"
 [[ $FAILED -eq 0 ]]

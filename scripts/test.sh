@@ -14,7 +14,7 @@ APT_PACKAGES=(
     # Tauri v2 on Linux (WebKitGTK 4.1, tray via appindicator)
     libwebkit2gtk-4.1-dev libayatana-appindicator3-dev librsvg2-dev libsoup-3.0-dev libssl-dev libxdo-dev
     # desktop smoke: virtual display, private session bus, clipboard; WebKitWebDriver for tauri-driver
-    xvfb xauth dbus dbus-x11 xclip webkit2gtk-driver
+    xvfb xauth dbus dbus-x11 xclip x11-utils webkit2gtk-driver
     # OS keychain: libdbus for the keyring crate's Secret Service client; GNOME Keyring to test against
     libdbus-1-dev gnome-keyring
 )

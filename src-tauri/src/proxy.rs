@@ -39,7 +39,8 @@ pub async fn start(app: AppHandle) {
             tauri::async_runtime::spawn(watch(app.clone(), service, stopped));
         }
         Err(err) => {
-            let reason = error_chain(&err);
+            // The same joining the core uses for upstream errors: causes are often already in the message.
+            let reason = switchyard::routing::error_chain(&err);
             tracing::error!(%reason, "proxy failed to start");
             set_status(&app, ProxyStatus::Failed { reason });
         }
@@ -171,57 +172,5 @@ pub fn set_autostart_shown(app: &AppHandle, enabled: bool) {
 fn show(app: &AppHandle, snapshot: &TraySnapshot) {
     if let Err(err) = tray::refresh(app, snapshot) {
         tracing::error!(%err, "cannot update the tray menu");
-    }
-}
-
-/// "outer: inner: innermost", skipping sources whose text the outer message already includes
-/// (error enums often format their source inline).
-fn error_chain(err: &(dyn std::error::Error + 'static)) -> String {
-    let mut text = err.to_string();
-    let mut source = err.source();
-    while let Some(cause) = source {
-        let cause_text = cause.to_string();
-        if !text.contains(&cause_text) {
-            text.push_str(": ");
-            text.push_str(&cause_text);
-        }
-        source = cause.source();
-    }
-    text
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use std::fmt;
-
-    #[derive(Debug)]
-    struct Layer(&'static str, Option<Box<Layer>>);
-
-    impl fmt::Display for Layer {
-        fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-            f.write_str(self.0)
-        }
-    }
-
-    impl std::error::Error for Layer {
-        fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
-            self.1.as_deref().map(|e| e as _)
-        }
-    }
-
-    #[test]
-    fn error_chain_joins_without_repeating() {
-        let err = Layer(
-            "cannot bind 127.0.0.1:8317: address in use",
-            Some(Box::new(Layer(
-                "address in use",
-                Some(Box::new(Layer("os error 98", None))),
-            ))),
-        );
-        assert_eq!(
-            error_chain(&err),
-            "cannot bind 127.0.0.1:8317: address in use: os error 98"
-        );
     }
 }
