@@ -1,6 +1,7 @@
 #!/usr/bin/env python3
 """The real desktop app driven through tauri-driver (WebDriver over WebKitWebDriver): launched with
---dashboard, its window opens, and the Overview shows the proxy's endpoint (`data-testid="endpoint"`).
+--dashboard, its window opens, its page may invoke the app's commands but not the plugins', and the
+Overview shows the proxy's endpoint (`data-testid="endpoint"`).
 
 Run by scripts/desktop-webdriver.sh inside Xvfb and a private D-Bus session; plain W3C WebDriver over HTTP
 (stdlib only). Environment: BIN (the app), WORK (a scratch dir), SCREENSHOT (optional PNG path for the
@@ -87,6 +88,19 @@ def main():
             return
         title = wd("GET", f"/session/{session}/title")
         check(title == "Switchyard", f"the window's page is Switchyard's (title {title!r})")
+
+        # The page's IPC as the UI uses it: its own commands are granted, the plugins' are not.
+        invoke = """const [cmd, args, done] = arguments;
+            window.__TAURI_INTERNALS__.invoke(cmd, args).then(
+                (value) => done({ok: value}), (error) => done({err: String(error && error.message || error)}));"""
+        status = wd("POST", f"/session/{session}/execute/async",
+                    {"script": invoke, "args": ["status", {}]})
+        got = status.get("ok", {}).get("endpoint") if isinstance(status, dict) else None
+        check(got == endpoint, f"invoke('status') from the page answers the endpoint ({status})")
+        denied = wd("POST", f"/session/{session}/execute/async",
+                    {"script": invoke, "args": ["plugin:clipboard-manager|read_text", {}]})
+        check(isinstance(denied, dict) and "err" in denied and "not allowed" in denied["err"],
+              f"a plugin command the capability does not grant is refused ({denied})")
 
         # The Overview asks the proxy for its status over IPC; wait for it to render.
         text, deadline = None, time.time() + 30
