@@ -102,7 +102,8 @@ pub async fn start(opts: StartOptions) -> Result<RunningProxy, Error> {
     accounts_watch.tick().await;
     tokio::spawn(accounts_watch.run());
     let service = Arc::new(Service::new(state.clone(), hub, config_path.clone()));
-    let app = server::router(state.clone()).into_make_service_with_connect_info::<SocketAddr>();
+    let app = server::router(state.clone(), service.clone())
+        .into_make_service_with_connect_info::<SocketAddr>();
     let handle = axum_server::Handle::new();
     let server = match &cfg.tls {
         None => {

@@ -14,8 +14,10 @@ use switchyard::accounts::secret::FileSecretStore;
 use switchyard::accounts::{Account, AccountStore, Identity, Provider, SettingsMode, Tokens};
 use switchyard::config::{load_str, Config};
 use switchyard::server::{self, Accounts, AppState};
+use switchyard::service::{AccountsHub, Service};
 use switchyard_mock::{Family, MockUpstream};
 use time::OffsetDateTime;
+use tokio_util::sync::CancellationToken;
 
 use common::CLIENT_KEY;
 const ACCESS_TOKEN: &str = "sk-ant-oat01-account";
@@ -82,9 +84,20 @@ impl Env {
             store,
             tokens: Arc::new(tokens),
         };
-        let state = Arc::new(AppState::new(config, addr));
+        let state = Arc::new(AppState::new(config.clone(), addr));
         state.attach_accounts(accounts);
-        let app = server::router(state.clone()).into_make_service_with_connect_info::<SocketAddr>();
+        let hub = Arc::new(AccountsHub::new(
+            state.clone(),
+            &config,
+            CancellationToken::new(),
+        ));
+        let service = Arc::new(Service::new(
+            state.clone(),
+            hub,
+            tmp.path().join("config.yaml"),
+        ));
+        let app = server::router(state.clone(), service)
+            .into_make_service_with_connect_info::<SocketAddr>();
         tokio::spawn(async move { axum::serve(listener, app).await });
         Env {
             _tmp: tmp,

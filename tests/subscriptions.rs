@@ -10,36 +10,15 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use common::cli::login_in_browser;
-use common::{chat_body, messages_body, retry_after_secs, upstream_error, Harness, CLIENT_KEY};
+use common::{
+    accounts_only_yaml, chat_body, messages_body, retry_after_secs, upstream_error, Harness,
+};
 use serde_json::{json, Value};
 use switchyard_mock::MockIdentity;
 use switchyard_mock::{Family, MockUpstream, Recorded, Step};
 
 const CLAUDE_MODEL: &str = "claude-sonnet-4-5-20250929";
 const CODEX_MODEL: &str = "gpt-5.1-codex";
-
-/// A config with client keys but no upstream keys: only logged-in accounts can serve. Tokens go to
-/// files in `auth` (the CI machine's keychain is exercised by tests/keychain.rs).
-fn accounts_only_yaml(mock: &MockUpstream, auth: &Path) -> String {
-    // The mock's OAuth endpoints, with the API bases added to each provider's block.
-    let endpoints = mock
-        .oauth_endpoints_yaml()
-        .replacen(
-            "  claude:\n",
-            &format!("  claude:\n    api: {}\n", mock.base_url(Family::Claude)),
-            1,
-        )
-        .replacen(
-            "  codex:\n",
-            &format!("  codex:\n    api: {}\n", mock.base_url(Family::Codex)),
-            1,
-        );
-    format!(
-        "host: 127.0.0.1\nport: 0\napi-keys: [\"{CLIENT_KEY}\"]\nrequest-retry: 3\nmax-retry-interval: 0\n\
-         shutdown-timeout: 2\nauth-dir: \"{}\"\nsecret-store: file\n{endpoints}",
-        auth.display(),
-    )
-}
 
 struct Setup {
     h: Harness,

@@ -16,17 +16,19 @@ pub fn check_browser(
     bound: SocketAddr,
     access: &BrowserAccess,
 ) -> Result<(), String> {
+    let host = headers
+        .get(http::header::HOST)
+        .map(|h| h.to_str().unwrap_or("<invalid>").trim());
     if let Some(origin) = headers.get(http::header::ORIGIN) {
         let origin = origin.to_str().unwrap_or("<invalid>").trim();
-        if !origin_allowed(origin, bound, access) {
+        if !origin_allowed(origin, host, bound, access) {
             return Err(format!(
                 "requests from web pages are refused (Origin: {origin}); add the origin to \
                  browser-access.allowed-origins in the config to allow it"
             ));
         }
     }
-    if let Some(host) = headers.get(http::header::HOST) {
-        let host = host.to_str().unwrap_or("<invalid>").trim();
+    if let Some(host) = host {
         if !host_allowed(host, bound, access) {
             return Err(format!(
                 "Host `{host}` is not an address of this proxy (DNS rebinding protection); add it to \
@@ -37,7 +39,12 @@ pub fn check_browser(
     Ok(())
 }
 
-fn origin_allowed(origin: &str, bound: SocketAddr, access: &BrowserAccess) -> bool {
+fn origin_allowed(
+    origin: &str,
+    host: Option<&str>,
+    bound: SocketAddr,
+    access: &BrowserAccess,
+) -> bool {
     if access
         .allowed_origins
         .iter()
@@ -50,16 +57,39 @@ fn origin_allowed(origin: &str, bound: SocketAddr, access: &BrowserAccess) -> bo
         return false;
     };
     match url.scheme() {
-        // A page served by this very proxy (its own management UI) is same-origin.
+        // A page served by this very proxy (its management UI) is same-origin: its address is the
+        // one the request went to (the `Host`, itself checked below), or a loopback name of our port.
         "http" | "https" => {
-            url.port_or_known_default() == Some(bound.port())
-                && url
-                    .host_str()
-                    .is_some_and(|h| is_loopback_name(h) || is_bound_ip(h, bound))
+            host.is_some_and(|host| same_authority(&url, host))
+                || (url.port_or_known_default() == Some(bound.port())
+                    && url
+                        .host_str()
+                        .is_some_and(|h| is_loopback_name(h) || is_bound_ip(h, bound)))
         }
         // Desktop apps and editor webviews (`vscode-webview://`, `tauri://`, `app://`) are not web pages.
         _ => true,
     }
+}
+
+/// Whether the origin `url` names the same host and port as the `Host` header.
+fn same_authority(url: &url::Url, host: &str) -> bool {
+    let Some(name) = url.host_str() else {
+        return false;
+    };
+    let (host_name, host_port) = match host.rsplit_once(':') {
+        Some((n, p))
+            if !p.is_empty()
+                && p.bytes().all(|b| b.is_ascii_digit())
+                && (!n.contains(':') || n.ends_with(']')) =>
+        {
+            (n, p.parse::<u16>().ok())
+        }
+        _ => (host, None),
+    };
+    let default_port = if url.scheme() == "https" { 443 } else { 80 };
+    let unbracket = |s: &str| s.trim_start_matches('[').trim_end_matches(']').to_string();
+    unbracket(host_name).eq_ignore_ascii_case(&unbracket(name))
+        && Some(host_port.unwrap_or(default_port)) == url.port_or_known_default()
 }
 
 fn host_allowed(host: &str, bound: SocketAddr, access: &BrowserAccess) -> bool {
@@ -201,6 +231,47 @@ mod tests {
             allowed_hosts: vec![],
         };
         assert!(check_browser(&with("origin", "https://my.app"), bound(), &open).is_ok());
+    }
+
+    #[test]
+    fn the_proxys_own_pages_are_same_origin_wherever_it_is_reached() {
+        let none = BrowserAccess::default();
+        let all: SocketAddr = "0.0.0.0:8317".parse().unwrap();
+        let page = |origin: &str, host: &str| {
+            let mut h = with("origin", origin);
+            h.insert("host", HeaderValue::from_str(host).unwrap());
+            h
+        };
+        // Reached over the LAN: the page's origin is the address the browser used.
+        assert!(check_browser(
+            &page("http://192.168.1.5:8317", "192.168.1.5:8317"),
+            all,
+            &none
+        )
+        .is_ok());
+        assert!(check_browser(&page("http://[::1]:8317", "[::1]:8317"), bound(), &none).is_ok());
+        // Another port on the same host is another origin, and a foreign page stays refused.
+        assert!(check_browser(
+            &page("http://192.168.1.5:9000", "192.168.1.5:8317"),
+            all,
+            &none
+        )
+        .is_err());
+        assert!(check_browser(
+            &page("https://evil.example", "127.0.0.1:8317"),
+            bound(),
+            &none
+        )
+        .is_err());
+        // DNS rebinding: the origin matches the Host, but the Host is no name of ours.
+        assert!(check_browser(
+            &page("http://evil.example:8317", "evil.example:8317"),
+            all,
+            &none
+        )
+        .is_err());
+        // A Host without a port is the scheme's default port.
+        assert!(check_browser(&page("http://192.168.1.5", "192.168.1.5"), all, &none).is_ok());
     }
 
     #[test]

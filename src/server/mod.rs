@@ -2,6 +2,7 @@
 
 mod guard;
 mod handlers;
+mod management;
 mod models;
 mod respond;
 mod translated;
@@ -20,6 +21,7 @@ use crate::accounts::refresh::TokenSource;
 use crate::accounts::{routable, AccountStore};
 use crate::config::{Config, Credential};
 use crate::routing::{Cooldowns, Registry, Router};
+use crate::service::Service;
 use crate::wire::error::ErrorKind;
 use crate::wire::Format;
 
@@ -156,7 +158,9 @@ fn account_credentials(store: Option<&AccountStore>, config: &Config) -> Vec<Arc
 /// The largest request body accepted (Anthropic's own limit is 32 MB; images inflate base64 by a third).
 pub const MAX_BODY_BYTES: usize = 64 << 20;
 
-pub fn router(state: Arc<AppState>) -> axum::Router {
+/// The proxy's routes and, answering to the management key instead of a client key, the management API
+/// and page over `service`.
+pub fn router(state: Arc<AppState>, service: Arc<Service>) -> axum::Router {
     axum::Router::new()
         .route("/healthz", get(handlers::healthz))
         .route("/v1/models", get(models::list_v1))
@@ -172,6 +176,7 @@ pub fn router(state: Arc<AppState>) -> axum::Router {
         )
         // google-genai's default API version is `v1`; the calls are the same.
         .route("/v1/models/{target}", post(handlers::gemini))
+        .merge(management::router(state.clone(), service))
         .fallback(any(not_found))
         .layer(middleware::from_fn_with_state(state.clone(), gatekeeper))
         .with_state(state)
@@ -207,7 +212,8 @@ async fn gatekeeper(State(state): State<Arc<AppState>>, req: Request, next: Next
     if req.method() == Method::OPTIONS {
         return StatusCode::NO_CONTENT.into_response();
     }
-    if req.uri().path() == "/healthz" {
+    // The management routes check the management key themselves; a client key opens nothing there.
+    if req.uri().path() == "/healthz" || management::is_management_path(req.uri().path()) {
         return next.run(req).await;
     }
     let keys = guard::presented_keys(req.headers(), req.uri().query());

@@ -49,7 +49,7 @@ pub enum ErrorKind {
 }
 
 impl ServiceError {
-    fn new(kind: ErrorKind, message: impl Into<String>) -> Self {
+    pub fn new(kind: ErrorKind, message: impl Into<String>) -> Self {
         ServiceError {
             kind,
             message: message.into(),
@@ -57,7 +57,7 @@ impl ServiceError {
         }
     }
 
-    fn invalid(message: impl Into<String>) -> Self {
+    pub fn invalid(message: impl Into<String>) -> Self {
         Self::new(ErrorKind::Invalid, message)
     }
 
@@ -165,6 +165,10 @@ pub struct LoginView {
     pub verification_url: Option<String>,
     /// The loopback port the browser returns to.
     pub callback_port: Option<u16>,
+    /// The OAuth `state` the provider sends back (browser and paste logins); CLIProxyAPI's tools name
+    /// logins by it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub state: Option<String>,
     pub status: LoginState,
 }
 
@@ -548,6 +552,7 @@ fn view(ticket: LoginTicket, method: LoginMethodName, status: LoginState) -> Log
         user_code: ticket.user_code,
         verification_url: ticket.verification_url,
         callback_port: ticket.callback_port,
+        state: ticket.state,
         status,
     }
 }

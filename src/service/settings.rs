@@ -115,6 +115,19 @@ impl Service {
         Ok(key)
     }
 
+    /// Replaces the client keys with `keys` (blank entries dropped); the proxy accepts exactly these from
+    /// the next request.
+    pub async fn set_api_keys(&self, keys: Vec<String>) -> Result<()> {
+        let keys: Vec<String> = keys
+            .into_iter()
+            .map(|k| k.trim().to_string())
+            .filter(|k| !k.is_empty())
+            .collect();
+        self.edit_config(move |text| edit::set_string_list(text, "api-keys", &keys))
+            .await?;
+        Ok(())
+    }
+
     /// Removes a client key; clients using it are refused from the next request.
     pub async fn revoke_api_key(&self, key: &str) -> Result<()> {
         let text = self.read_config().await?;

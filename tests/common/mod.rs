@@ -64,6 +64,29 @@ openai-compatibility:
     )
 }
 
+/// A config with client keys but no upstream keys: only logged-in accounts can serve. Tokens go to
+/// files in `auth` (the CI machine's keychain is exercised by tests/keychain.rs).
+pub fn accounts_only_yaml(mock: &MockUpstream, auth: &std::path::Path) -> String {
+    // The mock's OAuth endpoints, with the API bases added to each provider's block.
+    let endpoints = mock
+        .oauth_endpoints_yaml()
+        .replacen(
+            "  claude:\n",
+            &format!("  claude:\n    api: {}\n", mock.base_url(Family::Claude)),
+            1,
+        )
+        .replacen(
+            "  codex:\n",
+            &format!("  codex:\n    api: {}\n", mock.base_url(Family::Codex)),
+            1,
+        );
+    format!(
+        "host: 127.0.0.1\nport: 0\napi-keys: [\"{CLIENT_KEY}\"]\nrequest-retry: 3\nmax-retry-interval: 0\n\
+         shutdown-timeout: 2\nauth-dir: \"{}\"\nsecret-store: file\n{endpoints}",
+        auth.display(),
+    )
+}
+
 impl Harness {
     pub async fn start() -> Harness {
         Self::with_extra("").await
