@@ -10,15 +10,7 @@ import { fileURLToPath } from "node:url";
 const ui = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..", "ui");
 const dist = path.join(ui, "dist");
 
-if (fs.existsSync(path.join(ui, "package.json"))) {
-  execSync("npm ci --no-audit --no-fund --loglevel=error && npm run build", { cwd: ui, stdio: "inherit" });
-} else {
-  // Before the Vite UI exists, its placeholder page is the whole frontend: copied as it is.
-  fs.mkdirSync(dist, { recursive: true });
-  for (const file of ["index.html", "app.js", "app.css"]) {
-    fs.copyFileSync(path.join(ui, file), path.join(dist, file));
-  }
-}
+execSync("npm ci --no-audit --no-fund --loglevel=error && npm run build", { cwd: ui, stdio: "inherit" });
 if (!fs.existsSync(path.join(dist, "index.html"))) {
   console.error(`build-ui: no ${path.join(dist, "index.html")} after the build`);
   process.exit(1);

@@ -10,6 +10,7 @@ window). Prints one line per check and `desktop-webdriver: N passed, M failed`.
 import base64, json, os, socket, subprocess, sys, time, urllib.error, urllib.request
 
 DRIVER_PORT = 4444
+NATIVE_PORT = 4445  # where tauri-driver starts WebKitWebDriver
 passed = failed = 0
 
 
@@ -29,8 +30,10 @@ def free_port():
 
 
 def wd(method, path, body=None, timeout=60):
-    # A read may meet a dropped connection between tauri-driver and WebKitWebDriver; retry those.
-    for _ in range(3 if method == "GET" else 1):
+    # tauri-driver now and then drops a request when the pooled connection to WebKitWebDriver it reuses
+    # has gone stale; every call here but opening and closing the session is safe to repeat.
+    repeatable = path != "/session" and method != "DELETE"
+    for _ in range(3 if repeatable else 1):
         value = wd_once(method, path, body, timeout)
         if not (isinstance(value, dict) and "Disconnected" in str(value.get("error", ""))):
             break
@@ -55,13 +58,18 @@ def wd_once(method, path, body, timeout):
 
 
 def wait_for_driver(deadline):
-    while time.time() < deadline:
-        try:
-            with socket.create_connection(("127.0.0.1", DRIVER_PORT), timeout=1):
-                return True
-        except OSError:
-            time.sleep(0.2)
-    return False
+    # Both halves: tauri-driver answers before its WebKitWebDriver does, and drops a session request
+    # it cannot forward yet.
+    for port in (DRIVER_PORT, NATIVE_PORT):
+        while True:
+            try:
+                with socket.create_connection(("127.0.0.1", port), timeout=1):
+                    break
+            except OSError:
+                if time.time() > deadline:
+                    return False
+                time.sleep(0.2)
+    return True
 
 
 def main():
@@ -73,7 +81,7 @@ def main():
         f.write(f"host: 127.0.0.1\nport: {port}\napi-keys: [webdriver-key]\n"
                 f"auth-dir: {work}/auth\nsecret-store: file\n")
     log = open(os.path.join(work, "tauri-driver.log"), "w")
-    driver = subprocess.Popen(["tauri-driver", "--port", str(DRIVER_PORT)], stdout=log, stderr=log)
+    driver = subprocess.Popen(["tauri-driver", "--port", str(DRIVER_PORT), "--native-port", str(NATIVE_PORT)], stdout=log, stderr=log)
     session = None
     try:
         if not wait_for_driver(time.time() + 30):
@@ -118,6 +126,7 @@ def main():
 
         shot = os.environ.get("SCREENSHOT")
         if shot:
+            time.sleep(1)  # let WebKit paint what the DOM already holds
             png = wd("GET", f"/session/{session}/screenshot")
             if isinstance(png, str):
                 os.makedirs(os.path.dirname(shot), exist_ok=True)

@@ -54,20 +54,8 @@ pub fn handler<R: Runtime>() -> impl Fn(tauri::ipc::Invoke<R>) -> bool + Send + 
     ]
 }
 
-fn error(kind: ErrorKind, message: impl Into<String>) -> ServiceError {
-    ServiceError {
-        kind,
-        message: message.into(),
-        problems: Vec::new(),
-    }
-}
-
-fn invalid(message: impl Into<String>) -> ServiceError {
-    error(ErrorKind::Invalid, message)
-}
-
 fn unavailable(e: impl std::fmt::Display) -> ServiceError {
-    error(ErrorKind::Unavailable, e.to_string())
+    ServiceError::new(ErrorKind::Unavailable, e.to_string())
 }
 
 fn service(state: &DesktopState) -> Result<Arc<Service>> {
@@ -81,7 +69,7 @@ fn service(state: &DesktopState) -> Result<Arc<Service>> {
 fn check_account_id(id: &str) -> Result<()> {
     AccountId::parse(id)
         .map(drop)
-        .map_err(|_| invalid(format!("`{id}` is not an account id")))
+        .map_err(|_| ServiceError::invalid(format!("`{id}` is not an account id")))
 }
 
 /// Login ids are random URL-safe base64.
@@ -93,13 +81,13 @@ fn check_login_id(id: &str) -> Result<()> {
     if ok {
         Ok(())
     } else {
-        Err(invalid(format!("`{id}` is not a login id")))
+        Err(ServiceError::invalid(format!("`{id}` is not a login id")))
     }
 }
 
 fn check_len(what: &str, value: &str, max_chars: usize) -> Result<()> {
     if value.chars().count() > max_chars {
-        Err(invalid(format!(
+        Err(ServiceError::invalid(format!(
             "{what} is too long (at most {max_chars} characters)"
         )))
     } else {
@@ -109,7 +97,9 @@ fn check_len(what: &str, value: &str, max_chars: usize) -> Result<()> {
 
 fn check_config_size(yaml: &str) -> Result<()> {
     if yaml.len() > MAX_CONFIG_BYTES {
-        Err(invalid("the config is too large (at most 1 MiB)"))
+        Err(ServiceError::invalid(
+            "the config is too large (at most 1 MiB)",
+        ))
     } else {
         Ok(())
     }
@@ -119,7 +109,7 @@ fn parse_provider(provider: &str) -> Result<Provider> {
     match provider {
         "claude" => Ok(Provider::Claude),
         "codex" => Ok(Provider::Codex),
-        other => Err(invalid(format!(
+        other => Err(ServiceError::invalid(format!(
             "unknown provider `{other}`: use claude or codex"
         ))),
     }
@@ -130,7 +120,7 @@ fn parse_method(method: &str) -> Result<LoginMethodName> {
         "browser" => Ok(LoginMethodName::Browser),
         "paste" => Ok(LoginMethodName::Paste),
         "device" => Ok(LoginMethodName::Device),
-        other => Err(invalid(format!(
+        other => Err(ServiceError::invalid(format!(
             "unknown login method `{other}`: use browser, paste or device"
         ))),
     }
@@ -139,11 +129,12 @@ fn parse_method(method: &str) -> Result<LoginMethodName> {
 /// Only web pages: `file:`, custom schemes and the like would let a page start local programs.
 fn check_web_url(url: &str) -> Result<url::Url> {
     check_len("the URL", url, MAX_URL_CHARS)?;
-    let parsed = url::Url::parse(url).map_err(|e| invalid(format!("`{url}` is not a URL: {e}")))?;
+    let parsed = url::Url::parse(url)
+        .map_err(|e| ServiceError::invalid(format!("`{url}` is not a URL: {e}")))?;
     if matches!(parsed.scheme(), "https" | "http") && parsed.host_str().is_some() {
         Ok(parsed)
     } else {
-        Err(invalid(format!(
+        Err(ServiceError::invalid(format!(
             "only http and https pages can be opened, not `{url}`"
         )))
     }
