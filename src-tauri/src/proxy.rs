@@ -102,6 +102,10 @@ pub async fn redraw(app: &AppHandle, service: &Service, with_quota: bool) {
     let state = app.state::<DesktopState>();
     let snapshot = {
         let mut snapshot = lock(&state.snapshot);
+        if !matches!(snapshot.status, ProxyStatus::Running { .. }) {
+            // Stopped while the service was being asked: a stopped proxy shows no accounts.
+            return;
+        }
         let now = OffsetDateTime::now_utc();
         let lines = accounts
             .iter()
