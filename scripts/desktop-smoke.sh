@@ -5,7 +5,7 @@
 #
 #   cargo build -p switchyard-desktop && scripts/desktop-smoke.sh
 #
-# Needs: xvfb-run, dbus-run-session, xclip, curl, python3 (dbus-next is pip-installed if missing) and the
+# Needs: xvfb-run, dbus-run-session, xclip, xwininfo, curl, python3 (dbus-next is pip-installed if missing) and the
 # WebKitGTK/appindicator runtime libraries. Environment:
 #   SWITCHYARD_SHARED_DIR   where shared/ is (default: ../shared beside the repo, as CI clones it)
 #   SWITCHYARD_DESKTOP_BIN  the binary to test (default: target/debug/switchyard-desktop)
@@ -22,7 +22,7 @@ if [[ "${SWITCHYARD_SMOKE_INNER:-}" != 1 ]]; then
     die() { echo "desktop-smoke: $*" >&2; echo "desktop-smoke: 0 passed, 1 failed"; exit 1; }
     [[ -x "$BIN" ]] || die "no binary at $BIN (build it: cargo build -p switchyard-desktop)"
     [[ -f "$PROBE" ]] || die "no tray probe at $PROBE (set SWITCHYARD_SHARED_DIR)"
-    for tool in xvfb-run dbus-run-session dbus-send xclip curl python3 timeout; do
+    for tool in xvfb-run dbus-run-session dbus-send xclip xwininfo curl python3 timeout; do
         command -v "$tool" >/dev/null || die "missing $tool (install the desktop apt dependencies)"
     done
     if ! python3 -c 'import dbus_next' 2>/dev/null; then
@@ -149,6 +149,16 @@ read_menu_until() { # $1 expected status prefix, $2 first probe output (from lau
 
 has_label() { grep -qxF -- "$1" <<<"$MENU_LABELS"; }
 
+# Re-reads the menu until it has a line $1 (a click's effect may take a moment to show).
+read_menu_after_click() { # $1 expected label
+    for _ in 1 2 3 4 5 6 7 8 9 10; do
+        reprobe >"$WORK/reprobe.out" 2>&1
+        MENU_LABELS=$(labels_of "$WORK/reprobe.out")
+        has_label "$1" && return
+        sleep 0.5
+    done
+}
+
 # Clicks Quit and expects the app to exit 0 within 10 s.
 quit_and_expect_clean_exit() { # $1 description
     reprobe --click Quit >"$WORK/quit-probe.out" 2>&1
@@ -198,25 +208,74 @@ fi
 
 # 2. The tray menu, read over D-Bus as a panel would.
 read_menu_until "Running on" "$WORK/run1-probe.out"
-for label in "Running on $URL" "Copy endpoint" "Quit"; do
+# Every item the tray offers, in order (submenus' children follow their parent in the probe's output).
+EXPECTED_LABELS=(
+    "Running on $URL" "Copy OpenAI base URL" "Copy Anthropic base URL" "Copy API key"
+    "Accounts" "No accounts yet"
+    "Log in with Claude…" "Log in with Codex…" "Log in with Codex (device code)…"
+    "Open Dashboard" "Stop proxy" "Launch at login" "Quit"
+)
+for label in "${EXPECTED_LABELS[@]}"; do
     if has_label "$label"; then pass "tray menu has \"$label\""; else fail "tray menu lacks \"$label\""; fi
 done
-
-# 3. "Copy endpoint" puts the URL on the X clipboard.
-reprobe --click "Copy endpoint" >"$WORK/copy-probe.out" 2>&1
-clip=""
-for _ in $(seq 1 50); do
-    clip=$(timeout 5 xclip -o -selection clipboard 2>/dev/null)
-    [[ "$clip" == "$URL" ]] && break
-    sleep 0.1
-done
-if [[ "$clip" == "$URL" ]]; then
-    pass "clicking \"Copy endpoint\" puts $URL on the clipboard"
+got=$(grep -vxF -e '' <<<"$MENU_LABELS" | paste -sd '|' -)
+want=$(printf '%s\n' "${EXPECTED_LABELS[@]}" | paste -sd '|' -)
+if [[ "$got" == "$want" ]]; then
+    pass "tray menu items are exactly those, in that order"
 else
-    fail "clipboard holds \"$clip\" after clicking \"Copy endpoint\", not $URL"
+    fail "tray menu order: got \"$got\", want \"$want\""
 fi
 
-# 4. Quit is graceful and the exit code is 0.
+# 3. The copy items put what they say on the X clipboard.
+expect_clipboard_after_click() { # $1 item label, $2 expected clipboard text
+    reprobe --click "$1" >"$WORK/copy-probe.out" 2>&1
+    local clip=""
+    for _ in $(seq 1 50); do
+        clip=$(timeout 5 xclip -o -selection clipboard 2>/dev/null)
+        [[ "$clip" == "$2" ]] && break
+        sleep 0.1
+    done
+    if [[ "$clip" == "$2" ]]; then
+        pass "clicking \"$1\" puts $2 on the clipboard"
+    else
+        fail "clipboard holds \"$clip\" after clicking \"$1\", not $2"
+    fi
+}
+expect_clipboard_after_click "Copy OpenAI base URL" "$URL/v1"
+expect_clipboard_after_click "Copy Anthropic base URL" "$URL"
+expect_clipboard_after_click "Copy API key" "smoke-key"
+
+# 4. Stop proxy frees the port and says so; Start proxy brings it back on the same port.
+reprobe --click "Stop proxy" >"$WORK/stop-probe.out" 2>&1
+read_menu_after_click "Proxy stopped"
+if has_label "Proxy stopped" && has_label "Start proxy"; then
+    pass "after \"Stop proxy\" the tray shows \"Proxy stopped\" and offers \"Start proxy\""
+else
+    fail "after \"Stop proxy\" the tray shows: $(paste -sd '|' - <<<"$MENU_LABELS")"
+fi
+code=$(curl -s -o /dev/null -w '%{http_code}' --max-time 2 "$URL/healthz")
+if [[ "$code" == 000 ]]; then pass "the stopped proxy no longer answers"; else fail "stopped proxy answered $code"; fi
+reprobe --click "Start proxy" >"$WORK/start-probe.out" 2>&1
+read_menu_after_click "Running on $URL"
+if has_label "Running on $URL"; then pass "\"Start proxy\" runs it again on $URL"; else fail "not running again after \"Start proxy\""; fi
+
+# 5. Tray only at launch; "Open Dashboard" shows the window.
+window_viewable() { xwininfo -name Switchyard 2>/dev/null | grep -q 'Map State: IsViewable'; }
+wait_window() { for _ in $(seq 1 60); do window_viewable && return 0; sleep 0.5; done; return 1; }
+if window_viewable; then fail "a window is shown at launch (tray only expected)"; else pass "no window at launch: tray only"; fi
+reprobe --click "Open Dashboard" >"$WORK/dashboard-probe.out" 2>&1
+if wait_window; then pass "\"Open Dashboard\" shows the Switchyard window"; else fail "no Switchyard window after \"Open Dashboard\""; fi
+
+# 5b. A second launch hands over to the first (which shows its window) and exits at once.
+timeout 20 "$BIN" --config "$WORK/config.yaml" >"$WORK/second-app.log" 2>&1
+second_rc=$?
+if [[ $second_rc == 0 ]] && app_alive; then
+    pass "a second launch exits 0 and leaves the first running (single instance)"
+else
+    fail "second launch: exit $second_rc, first still running: $(app_alive && echo yes || echo no)"
+fi
+
+# 6. Quit is graceful and the exit code is 0.
 quit_and_expect_clean_exit "run 1"
 
 # ---- Run 2: the port is taken, so the proxy cannot start; the tray must say so and still quit. ----
@@ -236,6 +295,21 @@ else
 fi
 quit_and_expect_clean_exit "run 2"
 kill "$BLOCKER_PID" 2>/dev/null
+
+# ---- Run 3: no tray host on the bus (GNOME without AppIndicator): the window must show instead. ----
+echo "# run 3: no StatusNotifierWatcher on the session bus"
+LAST_APP_LOG=$WORK/run3-app.log
+LOG_SHOWN=0
+"$BIN" --config "$WORK/config.yaml" >"$LAST_APP_LOG" 2>&1 &
+APP_PID=$!
+if wait_window; then
+    pass "without a tray host the app shows its window at launch"
+else
+    fail "without a tray host no window appeared within 30 s"
+fi
+kill "$APP_PID" 2>/dev/null
+wait "$APP_PID" 2>/dev/null
+APP_PID=""
 
 echo "desktop-smoke: $PASSED passed, $FAILED failed"
 [[ $FAILED -eq 0 ]]

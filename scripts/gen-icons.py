@@ -23,6 +23,13 @@ BG_BOTTOM = (30, 58, 138)
 TRACK = (248, 250, 252)
 POINT = (251, 191, 36)  # the switch point lamp, amber
 
+# Tray states recolour the tile and the lamp like a signal, so the state reads at 16 px without text.
+TRAY_STATES = {
+    "tray-running.png": dict(bg=(BG_TOP, BG_BOTTOM), lamp=(34, 197, 94)),  # green: serving
+    "tray-attention.png": dict(bg=(BG_TOP, BG_BOTTOM), lamp=(239, 68, 68)),  # red: login needed / failed
+    "tray-stopped.png": dict(bg=((148, 163, 184), (71, 85, 105)), lamp=(203, 213, 225)),  # grey: off
+}
+
 # Geometry in unit coordinates (0..1, y grows downwards).
 INSET, RADIUS = 0.04, 0.22
 STROKE = 0.085
@@ -80,8 +87,9 @@ def over(dst, src, a):
     return (mix(src[0], r), mix(src[1], g), mix(src[2], b), out_a)
 
 
-def render(size):
-    """RGBA rows for one square size."""
+def render(size, bg=(BG_TOP, BG_BOTTOM), lamp=POINT, template=False):
+    """RGBA rows for one square size. `template`: black glyph on transparency, no tile (the macOS menu
+    bar tints template images itself for light, dark and highlighted states)."""
     px = 1.0 / size
     # Small sizes get slightly bolder strokes so the glyph survives 16-22 px panels.
     stroke = STROKE * (1.35 if size <= 32 else 1.0)
@@ -89,18 +97,24 @@ def render(size):
     for y in range(size):
         row = bytearray()
         v = (y + 0.5) * px
-        bg = tuple(t + (b - t) * v for t, b in zip(BG_TOP, BG_BOTTOM))
+        fill = tuple(t + (b - t) * v for t, b in zip(*bg))
         for x in range(size):
             u = (x + 0.5) * px
             c = (0.0, 0.0, 0.0, 0.0)
-            c = over(c, bg, coverage(rounded_rect_dist(u, v), px))
+            if template:
+                track = min(polyline_dist(u, v, MAIN), polyline_dist(u, v, BRANCH)) - stroke / 2
+                dot = math.hypot(u - LAMP_CENTER[0], v - LAMP_CENTER[1]) - LAMP_RADIUS
+                a = max(coverage(track, px), coverage(dot, px))
+                row += bytes((0, 0, 0, round(a * 255)))
+                continue
+            c = over(c, fill, coverage(rounded_rect_dist(u, v), px))
             if c[3] == 0:
                 row += b"\0\0\0\0"
                 continue
             track = min(polyline_dist(u, v, MAIN), polyline_dist(u, v, BRANCH)) - stroke / 2
             c = over(c, TRACK, coverage(track, px))
-            lamp = math.hypot(u - LAMP_CENTER[0], v - LAMP_CENTER[1]) - LAMP_RADIUS
-            c = over(c, POINT, coverage(lamp, px))
+            lamp_dist = math.hypot(u - LAMP_CENTER[0], v - LAMP_CENTER[1]) - LAMP_RADIUS
+            c = over(c, lamp, coverage(lamp_dist, px))
             row += bytes((round(c[0]), round(c[1]), round(c[2]), round(c[3] * 255)))
         rows.append(bytes(row))
     return rows
@@ -152,8 +166,10 @@ def main():
         "128x128.png": get(128),
         "128x128@2x.png": get(256),
         "icon.png": get(512),
-        # Tray icon, embedded in the binary: keeps the tile so it reads on light and dark panels alike.
-        "tray.png": get(64),
+        # Tray icons, embedded in the binary: they keep the tile so they read on light and dark panels
+        # alike; the template one is for the macOS menu bar.
+        **{name: png(render(64, **colours)) for name, colours in TRAY_STATES.items()},
+        "tray-template.png": png(render(64, template=True)),
         "icon.ico": ico([(s, get(s)) for s in (16, 24, 32, 48, 64, 256)]),
         "icon.icns": icns([(s, get(s)) for s in (16, 32, 64, 128, 256, 512, 1024)]),
     }

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The one test command (README "Test"): installs what it needs on Debian/Ubuntu when missing, then runs
 # the format check, clippy, every Rust test, the Python SDK + conformance suite against the real binaries,
-# the real CLI agents (npm) through the proxy, a short fuzz run of every decoder, and the desktop smoke launch. Each runner prints its own summary; the script stops at the first failure.
+# the real CLI agents (npm) through the proxy, a short fuzz run of every decoder, and the desktop app (its tray over D-Bus, its window through tauri-driver). Each runner prints its own summary; the script stops at the first failure.
 set -euo pipefail
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$ROOT"
@@ -13,8 +13,8 @@ APT_PACKAGES=(
     build-essential pkg-config curl
     # Tauri v2 on Linux (WebKitGTK 4.1, tray via appindicator)
     libwebkit2gtk-4.1-dev libayatana-appindicator3-dev librsvg2-dev libsoup-3.0-dev libssl-dev libxdo-dev
-    # desktop smoke: virtual display, private session bus, clipboard
-    xvfb xauth dbus dbus-x11 xclip
+    # desktop smoke: virtual display, private session bus, clipboard; WebKitWebDriver for tauri-driver
+    xvfb xauth dbus dbus-x11 xclip x11-utils webkit2gtk-driver
     # OS keychain: libdbus for the keyring crate's Secret Service client; GNOME Keyring to test against
     libdbus-1-dev gnome-keyring
 )
@@ -32,6 +32,10 @@ fi
 step "python test dependencies"
 python3 -m pip install --quiet --disable-pip-version-check --root-user-action=ignore -r tests/py/requirements.txt dbus-next
 rustup component list --installed 2>/dev/null | grep -q '^clippy' || rustup component add clippy rustfmt
+command -v tauri-driver >/dev/null || { step "cargo install tauri-driver"; cargo install tauri-driver --locked --version '^2'; }
+
+step "build the UI into ui/dist (the desktop app embeds it at compile time)"
+node scripts/build-ui.mjs
 
 # --- checks -------------------------------------------------------------------------------------------
 step "cargo fmt --check"
@@ -61,7 +65,10 @@ python3 -m pytest tests/agents -q -rxX
 step "fuzz smoke: every wire decoder and stream translator (cargo fuzz, ${FUZZ_SECONDS:-10} s each)"
 FUZZ_SECONDS=${FUZZ_SECONDS:-10} scripts/fuzz-smoke.sh
 
-step "desktop smoke launch (xvfb + D-Bus tray)"
+step "desktop: the real tray over D-Bus (xvfb + a StatusNotifierWatcher stand-in)"
 scripts/desktop-smoke.sh
+
+step "desktop: the real app through tauri-driver (WebKitWebDriver): the dashboard shows the endpoint"
+scripts/desktop-webdriver.sh
 
 printf '\nall checks passed\n'

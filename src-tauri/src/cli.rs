@@ -1,5 +1,6 @@
 //! Command-line and environment options of the desktop app. Deliberately tiny: a tray app is started by
-//! the desktop, so the only option is where the config lives (used by tests and power users).
+//! the desktop, so the options are where the config lives and whether to open the dashboard at once
+//! (used by tests, power users and desktops without a tray).
 
 use std::ffi::OsString;
 use std::fmt;
@@ -21,19 +22,31 @@ impl fmt::Display for CliError {
     }
 }
 
-/// The config path from `args` (without argv[0]) or, failing that, from `env` (the value of
-/// [`CONFIG_ENV`]). `None` means the core's default location.
+/// What the command line asks for.
+#[derive(Debug, Default, PartialEq, Eq)]
+pub struct Options {
+    /// `None` means the core's default location.
+    pub config_path: Option<PathBuf>,
+    /// `--dashboard`: show the main window at launch instead of only the tray.
+    pub dashboard: bool,
+}
+
+/// The options from `args` (without argv[0]); the config path, failing `--config`, from `env` (the
+/// value of [`CONFIG_ENV`]).
 ///
 /// Unknown arguments are ignored rather than rejected: desktop launchers and OS integrations
 /// (e.g. a file manager's "open with", or macOS' `-psn_…`) may pass their own.
-pub fn config_path(
+pub fn parse(
     args: impl IntoIterator<Item = OsString>,
     env: Option<OsString>,
-) -> Result<Option<PathBuf>, CliError> {
+) -> Result<Options, CliError> {
     let mut from_args = None;
+    let mut dashboard = false;
     let mut args = args.into_iter();
     while let Some(arg) = args.next() {
-        if arg == "--config" {
+        if arg == "--dashboard" {
+            dashboard = true;
+        } else if arg == "--config" {
             let value = args.next().ok_or(CliError::MissingValue)?;
             from_args = Some(PathBuf::from(value));
         } else if let Some(value) = arg.to_str().and_then(|a| a.strip_prefix("--config=")) {
@@ -45,7 +58,10 @@ pub fn config_path(
     }
     // An empty variable is treated as unset, as shells make `VAR=` easy to leave behind.
     let from_env = env.filter(|v| !v.is_empty()).map(PathBuf::from);
-    Ok(from_args.or(from_env))
+    Ok(Options {
+        config_path: from_args.or(from_env),
+        dashboard,
+    })
 }
 
 #[cfg(test)]
@@ -54,6 +70,19 @@ mod tests {
 
     fn args(list: &[&str]) -> Vec<OsString> {
         list.iter().map(OsString::from).collect()
+    }
+
+    fn config_path(
+        args: Vec<OsString>,
+        env: Option<OsString>,
+    ) -> Result<Option<PathBuf>, CliError> {
+        parse(args, env).map(|o| o.config_path)
+    }
+
+    #[test]
+    fn dashboard_flag() {
+        assert!(parse(args(&["--dashboard"]), None).is_ok_and(|o| o.dashboard));
+        assert!(parse(args(&[]), None).is_ok_and(|o| !o.dashboard));
     }
 
     #[test]

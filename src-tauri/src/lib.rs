@@ -1,40 +1,107 @@
 //! Switchyard's desktop shell: a tray app that runs the core proxy in-process.
 //!
 //! Lifecycle: on launch the tray appears at once (showing "Starting…"), the proxy starts on Tauri's tokio
-//! runtime, and the tray menu is rebuilt with the bound endpoint or the failure. Quit shuts the proxy down
-//! gracefully (in-flight streams finish, bounded by the core) before the process exits.
+//! runtime, and the tray menu is rebuilt with the bound endpoint or the failure, then again whenever the
+//! service reports a change (and every minute, for quotas). Quit shuts the proxy down gracefully
+//! (in-flight streams finish, bounded by the core) before the process exits.
 
+mod actions;
 mod cli;
+mod commands;
+mod proxy;
 mod tray;
 
 use std::io::IsTerminal;
 use std::path::PathBuf;
 use std::process::ExitCode;
-use std::sync::{Mutex, MutexGuard, PoisonError};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
-use switchyard::{RunningProxy, StartOptions};
-use tauri::{App, AppHandle, Manager, RunEvent, WebviewWindowBuilder};
-use tauri_plugin_clipboard_manager::ClipboardExt;
+use switchyard::service::Service;
+use switchyard::RunningProxy;
+use tauri::{App, AppHandle, Manager, RunEvent, Runtime, WebviewWindowBuilder, WindowEvent};
+use tauri_plugin_autostart::ManagerExt as _;
 
-use tray::{ProxyStatus, TrayAction, TraySnapshot};
+use tray::TraySnapshot;
 
-/// Label of the (hidden) main window declared in tauri.conf.json.
+/// Label of the main window declared in tauri.conf.json.
 const MAIN_WINDOW: &str = "main";
 
 /// App-wide state, managed by Tauri.
 #[derive(Default)]
-struct AppState {
+pub(crate) struct DesktopState {
     proxy: Mutex<ProxySlot>,
     /// What the tray shows right now; actions (copy) read from it so they match what the user saw.
     snapshot: Mutex<TraySnapshot>,
+    config_path: Option<PathBuf>,
+    /// Whether a tray is on screen; without one, closing the window quits instead of hiding it.
+    tray_shown: AtomicBool,
 }
 
 /// The proxy handle plus the "Quit was clicked" flag, under one lock so a proxy that finishes starting
 /// while the app quits is never stored after Quit already looked for it.
 #[derive(Default)]
 struct ProxySlot {
-    running: Option<RunningProxy>,
+    running: Option<Running>,
     quitting: bool,
+}
+
+struct Running {
+    proxy: RunningProxy,
+    /// Dropping it stops the task that redraws the tray on the service's changes.
+    _watch: tokio::sync::oneshot::Sender<()>,
+}
+
+impl DesktopState {
+    pub fn new(config_path: Option<PathBuf>) -> Self {
+        DesktopState {
+            config_path,
+            ..DesktopState::default()
+        }
+    }
+
+    /// The running proxy's service, `None` while it starts or is stopped.
+    pub fn service(&self) -> Option<Arc<Service>> {
+        lock(&self.proxy)
+            .running
+            .as_ref()
+            .map(|r| r.proxy.service())
+    }
+
+    /// Hands a proxy the tests started themselves to the commands, with no tray to redraw.
+    #[cfg(test)]
+    fn attach(&self, proxy: RunningProxy) -> Result<(), Box<RunningProxy>> {
+        self.attach_watched(proxy, tokio::sync::oneshot::channel().0)
+    }
+
+    /// Stores the started proxy and the stop signal of its tray watch; hands the proxy back if the
+    /// app is quitting.
+    fn attach_watched(
+        &self,
+        proxy: RunningProxy,
+        watch: tokio::sync::oneshot::Sender<()>,
+    ) -> Result<(), Box<RunningProxy>> {
+        let mut slot = lock(&self.proxy);
+        if slot.quitting {
+            return Err(Box::new(proxy));
+        }
+        slot.running = Some(Running {
+            proxy,
+            _watch: watch,
+        });
+        Ok(())
+    }
+
+    /// Takes the proxy out (to stop it); with `quitting`, no proxy can be attached afterwards.
+    fn detach(&self, quitting: bool) -> Option<RunningProxy> {
+        let mut slot = lock(&self.proxy);
+        slot.quitting |= quitting;
+        slot.running.take().map(|r| r.proxy)
+    }
+
+    fn quitting(&self) -> bool {
+        lock(&self.proxy).quitting
+    }
 }
 
 /// Locks ignoring poisoning: the guarded values are plain data that stay consistent even if a holder
@@ -46,22 +113,35 @@ fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
 /// Runs the desktop app until Quit; returns the process exit code.
 pub fn run() -> ExitCode {
     init_tracing();
-    let config_path = match cli::config_path(
+    let options = match cli::parse(
         std::env::args_os().skip(1),
         std::env::var_os(cli::CONFIG_ENV),
     ) {
-        Ok(path) => path,
+        Ok(options) => options,
         Err(err) => {
             eprintln!("switchyard-desktop: {err}");
             return ExitCode::from(2);
         }
     };
+    let dashboard = options.dashboard;
 
     let app = match tauri::Builder::default()
+        // First, so a second launch hands over before this one sets anything up.
+        .plugin(tauri_plugin_single_instance::init(|app, _args, _cwd| {
+            show_dashboard(app);
+        }))
         .plugin(tauri_plugin_clipboard_manager::init())
-        .manage(AppState::default())
+        .plugin(tauri_plugin_opener::init())
+        .plugin(tauri_plugin_notification::init())
+        .plugin(tauri_plugin_autostart::init(
+            tauri_plugin_autostart::MacosLauncher::LaunchAgent,
+            None,
+        ))
+        .manage(DesktopState::new(options.config_path))
+        .invoke_handler(commands::handler())
+        .on_window_event(on_window_event)
         .setup(move |app| {
-            setup(app, config_path);
+            setup(app, dashboard);
             Ok(())
         })
         .build(tauri::generate_context!())
@@ -89,159 +169,123 @@ fn init_tracing() {
         .try_init();
 }
 
-fn setup(app: &mut App, config_path: Option<PathBuf>) {
-    // A tray-only app: no Dock icon, no app menu.
+fn setup(app: &mut App, dashboard: bool) {
+    // Tray only: no Dock icon, no app menu, until the dashboard opens.
     #[cfg(target_os = "macos")]
     app.set_activation_policy(tauri::ActivationPolicy::Accessory);
 
     let handle = app.handle().clone();
-    let snapshot = lock(&handle.state::<AppState>().snapshot).clone();
-    if let Err(err) = tray::create(&handle, &snapshot, on_tray_action) {
-        // Without its tray the app has no UI and no way to quit; running on invisibly would be worse.
-        tracing::error!(%err, "cannot create the tray icon");
-        handle.exit(1);
-        return;
+    let state = handle.state::<DesktopState>();
+    {
+        let mut snapshot = lock(&state.snapshot);
+        snapshot.autostart = handle.autolaunch().is_enabled().unwrap_or(false);
+    }
+    let snapshot = lock(&state.snapshot).clone();
+    let tray_shown = match tray::create(&handle, &snapshot, actions::on_tray_action) {
+        Ok(_) => tray_host_present(),
+        Err(err) => {
+            tracing::error!(%err, "cannot create the tray icon");
+            false
+        }
+    };
+    state.tray_shown.store(tray_shown, Ordering::Relaxed);
+    if dashboard || !tray_shown {
+        // Without a tray the window is the only way in; launching must not look like nothing happened.
+        show_dashboard(&handle);
     }
     // Start asynchronously so the tray shows at once; the menu is rebuilt when the outcome is known.
-    tauri::async_runtime::spawn(start_proxy(handle, config_path));
+    tauri::async_runtime::spawn(proxy::start(handle));
 }
 
-async fn start_proxy(app: AppHandle, config_path: Option<PathBuf>) {
-    let options = StartOptions {
-        config_path,
-        ..StartOptions::default()
+/// Whether something on the session bus shows tray icons. Only Linux desktops can lack one (GNOME without
+/// the AppIndicator extension); there the icon registers with nobody and the app would seem to vanish.
+#[cfg(target_os = "linux")]
+fn tray_host_present() -> bool {
+    let ask = || -> zbus::Result<bool> {
+        let bus = zbus::blocking::Connection::session()?;
+        let dbus = zbus::blocking::fdo::DBusProxy::new(&bus)?;
+        Ok(dbus.name_has_owner("org.kde.StatusNotifierWatcher".try_into()?)?)
     };
-    let status = match switchyard::start(options).await {
-        Ok(proxy) => {
-            let base_url = proxy.base_url();
-            tracing::info!(%base_url, config = %proxy.config_path().display(), "proxy listening");
-            let late = {
-                let state = app.state::<AppState>();
-                let mut slot = lock(&state.proxy);
-                if slot.quitting {
-                    Some(proxy)
-                } else {
-                    slot.running = Some(proxy);
-                    None
-                }
-            };
-            if let Some(proxy) = late {
-                // Quit was clicked while we were starting: Quit found nothing to stop, so stop it here.
-                proxy.shutdown().await;
+    ask().unwrap_or_else(|err| {
+        tracing::warn!(%err, "cannot ask the session bus for a tray host");
+        false
+    })
+}
+
+#[cfg(not(target_os = "linux"))]
+fn tray_host_present() -> bool {
+    true
+}
+
+/// Shows (creating it on first use) and focuses the main window.
+fn show_dashboard<R: Runtime>(app: &AppHandle<R>) {
+    let window = match app.get_webview_window(MAIN_WINDOW) {
+        Some(window) => window,
+        None => {
+            let Some(config) = app
+                .config()
+                .app
+                .windows
+                .iter()
+                .find(|w| w.label == MAIN_WINDOW)
+            else {
+                tracing::error!("tauri.conf.json defines no `{MAIN_WINDOW}` window");
                 return;
+            };
+            match WebviewWindowBuilder::from_config(app, config).and_then(|b| b.build()) {
+                Ok(window) => window,
+                Err(err) => {
+                    tracing::error!(%err, "cannot create the main window");
+                    return;
+                }
             }
-            ProxyStatus::Running { base_url }
-        }
-        Err(err) => {
-            let reason = error_chain(&err);
-            tracing::error!(%reason, "proxy failed to start");
-            ProxyStatus::Failed { reason }
         }
     };
-    let snapshot = TraySnapshot { status };
-    *lock(&app.state::<AppState>().snapshot) = snapshot.clone();
-    if let Err(err) = tray::refresh(&app, &snapshot) {
-        tracing::error!(%err, "cannot update the tray menu");
-    }
-    create_main_window(&app, &snapshot);
-}
-
-/// "outer: inner: innermost", skipping sources whose text the outer message already includes
-/// (error enums often format their source inline).
-fn error_chain(err: &(dyn std::error::Error + 'static)) -> String {
-    let mut text = err.to_string();
-    let mut source = err.source();
-    while let Some(cause) = source {
-        let cause_text = cause.to_string();
-        if !text.contains(&cause_text) {
-            text.push_str(": ");
-            text.push_str(&cause_text);
+    // While a window is open the app behaves like a normal one: Dock icon, Cmd-Tab.
+    #[cfg(target_os = "macos")]
+    let _ = app.set_activation_policy(tauri::ActivationPolicy::Regular);
+    for result in [window.show(), window.unminimize(), window.set_focus()] {
+        if let Err(err) = result {
+            tracing::warn!(%err, "cannot bring the main window forward");
         }
-        source = cause.source();
     }
-    text
 }
 
-/// Creates the hidden main window from its tauri.conf.json definition (which has `create: false`), so
-/// the page gets the proxy's status through an initialization script: it needs no IPC permission.
-fn create_main_window(app: &AppHandle, snapshot: &TraySnapshot) {
-    let Some(config) = app
-        .config()
-        .app
-        .windows
-        .iter()
-        .find(|w| w.label == MAIN_WINDOW)
-        .cloned()
-    else {
-        tracing::warn!("tauri.conf.json defines no `{MAIN_WINDOW}` window");
+fn on_window_event(window: &tauri::Window, event: &WindowEvent) {
+    let WindowEvent::CloseRequested { api, .. } = event else {
         return;
     };
-    let page_state = PageState {
-        status: snapshot.status_line(),
-        endpoint: snapshot.endpoint().map(str::to_owned),
-    };
-    let script = match serde_json::to_string(&page_state) {
-        Ok(json) => format!("window.__SWITCHYARD__ = Object.freeze({json});"),
-        Err(err) => {
-            tracing::warn!(%err, "cannot encode the page state");
-            return;
-        }
-    };
-    let built = WebviewWindowBuilder::from_config(app, &config)
-        .and_then(|builder| builder.initialization_script(script).build());
-    if let Err(err) = built {
-        // The tray and the proxy work without the page; log and carry on.
-        tracing::warn!(%err, "cannot create the main window");
-    }
-}
-
-/// What the placeholder page shows (ui/app.js reads `window.__SWITCHYARD__`).
-#[derive(serde::Serialize)]
-struct PageState {
-    status: String,
-    endpoint: Option<String>,
-}
-
-fn on_tray_action(app: &AppHandle, action: TrayAction) {
-    match action {
-        TrayAction::CopyEndpoint => copy_endpoint(app),
-        TrayAction::Quit => quit(app),
-    }
-}
-
-fn copy_endpoint(app: &AppHandle) {
-    let endpoint = lock(&app.state::<AppState>().snapshot)
-        .endpoint()
-        .map(str::to_owned);
-    let Some(endpoint) = endpoint else {
-        // The item is disabled in that state; a stale click is harmless.
+    let app = window.app_handle();
+    if !app
+        .state::<DesktopState>()
+        .tray_shown
+        .load(Ordering::Relaxed)
+    {
+        // No tray to come back through: closing the window is quitting.
+        api.prevent_close();
+        actions::quit(app);
         return;
-    };
-    match app.clipboard().write_text(endpoint.as_str()) {
-        Ok(()) => tracing::info!(%endpoint, "endpoint copied to the clipboard"),
-        Err(err) => tracing::error!(%err, "cannot write to the clipboard"),
     }
+    // The tray keeps the app (and the proxy) alive; the window only hides.
+    api.prevent_close();
+    if let Err(err) = window.hide() {
+        tracing::warn!(%err, "cannot hide the main window");
+    }
+    #[cfg(target_os = "macos")]
+    let _ = app.set_activation_policy(tauri::ActivationPolicy::Accessory);
 }
 
-/// Graceful quit: stop the proxy (letting in-flight streams finish), then exit 0.
-fn quit(app: &AppHandle) {
-    let proxy = {
-        let state = app.state::<AppState>();
-        let mut slot = lock(&state.proxy);
-        if slot.quitting {
-            return; // a second click while shutting down
-        }
-        slot.quitting = true;
-        slot.running.take()
-    };
-    let app = app.clone();
-    tauri::async_runtime::spawn(async move {
-        if let Some(proxy) = proxy {
-            tracing::info!("shutting the proxy down");
-            proxy.shutdown().await;
-        }
-        app.exit(0);
-    });
+/// Turns the autostart check item or command into the plugin's enable/disable.
+pub(crate) fn set_autostart<R: Runtime>(
+    app: &AppHandle<R>,
+    enabled: bool,
+) -> Result<(), tauri_plugin_autostart::Error> {
+    let launcher = app.autolaunch();
+    if enabled {
+        launcher.enable()
+    } else {
+        launcher.disable()
+    }
 }
 
 fn on_run_event(app: &AppHandle, event: RunEvent) {
@@ -249,50 +293,19 @@ fn on_run_event(app: &AppHandle, event: RunEvent) {
         // `code: None` means the last window was closed; a tray app keeps running. Quit passes a code.
         RunEvent::ExitRequested {
             code: None, api, ..
-        } => api.prevent_exit(),
+        } if app
+            .state::<DesktopState>()
+            .tray_shown
+            .load(Ordering::Relaxed) =>
+        {
+            api.prevent_exit()
+        }
         // Exiting by another path than Quit (e.g. the session ending): still stop the proxy cleanly.
         RunEvent::Exit => {
-            let proxy = lock(&app.state::<AppState>().proxy).running.take();
-            if let Some(proxy) = proxy {
+            if let Some(proxy) = app.state::<DesktopState>().detach(true) {
                 tauri::async_runtime::block_on(proxy.shutdown());
             }
         }
         _ => {}
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use std::fmt;
-
-    #[derive(Debug)]
-    struct Layer(&'static str, Option<Box<Layer>>);
-
-    impl fmt::Display for Layer {
-        fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-            f.write_str(self.0)
-        }
-    }
-
-    impl std::error::Error for Layer {
-        fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
-            self.1.as_deref().map(|e| e as _)
-        }
-    }
-
-    #[test]
-    fn error_chain_joins_without_repeating() {
-        let err = Layer(
-            "cannot bind 127.0.0.1:8317: address in use",
-            Some(Box::new(Layer(
-                "address in use",
-                Some(Box::new(Layer("os error 98", None))),
-            ))),
-        );
-        assert_eq!(
-            error_chain(&err),
-            "cannot bind 127.0.0.1:8317: address in use: os error 98"
-        );
     }
 }
