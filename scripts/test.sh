@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The one test command (README "Test"): installs what it needs on Debian/Ubuntu when missing, then runs
 # the format check, clippy, every Rust test, the Python SDK + conformance suite against the real binaries,
-# the real CLI agents (npm) through the proxy, a short fuzz run of every decoder, and the desktop app (its tray over D-Bus, its window through tauri-driver). Each runner prints its own summary; the script stops at the first failure.
+# the management UI (type check, Vitest, Playwright against the real binary), the real CLI agents (npm)
+# through the proxy, a short fuzz run of every decoder, and the desktop app (its tray over D-Bus, its window through tauri-driver). Each runner prints its own summary; the script stops at the first failure.
 set -euo pipefail
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$ROOT"
@@ -15,6 +16,8 @@ APT_PACKAGES=(
     libwebkit2gtk-4.1-dev libayatana-appindicator3-dev librsvg2-dev libsoup-3.0-dev libssl-dev libxdo-dev
     # desktop smoke: virtual display, private session bus, clipboard; WebKitWebDriver for tauri-driver
     xvfb xauth dbus dbus-x11 xclip x11-utils webkit2gtk-driver
+    # the management UI's end-to-end tests drive Debian's Chromium (npm's browser downloads fail here)
+    chromium
     # OS keychain: libdbus for the keyring crate's Secret Service client; GNOME Keyring to test against
     libdbus-1-dev gnome-keyring
 )
@@ -34,8 +37,12 @@ python3 -m pip install --quiet --disable-pip-version-check --root-user-action=ig
 rustup component list --installed 2>/dev/null | grep -q '^clippy' || rustup component add clippy rustfmt
 command -v tauri-driver >/dev/null || { step "cargo install tauri-driver"; cargo install tauri-driver --locked --version '^2'; }
 
-step "build the UI into ui/dist (the desktop app embeds it at compile time)"
+step "build the UI into ui/dist (the binaries embed it at compile time)"
 node scripts/build-ui.mjs
+
+step "UI: type check (svelte-check, strict TypeScript) and unit tests (Vitest)"
+npm --prefix ui run check
+npm --prefix ui test
 
 # --- checks -------------------------------------------------------------------------------------------
 step "cargo fmt --check"
@@ -55,6 +62,9 @@ cargo build --workspace --bins
 
 step "python: real SDK clients and CLIProxyAPI conformance (pytest)"
 python3 -m pytest tests/py -q
+
+step "UI end to end: Playwright (Debian's Chromium) against switchyard serve and the mock upstream"
+npm --prefix ui run e2e
 
 step "real CLI agents (Claude Code, Codex CLI, Gemini CLI) through the proxy to every family (pytest)"
 # Gemini CLI needs Node 20+, newer than Debian 12's apt nodejs: the machine's own Node is used.
