@@ -9,6 +9,7 @@
 # WebKitGTK/appindicator runtime libraries. Environment:
 #   SWITCHYARD_SHARED_DIR   where shared/ is (default: ../shared beside the repo, as CI clones it)
 #   SWITCHYARD_DESKTOP_BIN  the binary to test (default: target/debug/switchyard-desktop)
+#   SWITCHYARD_MOCK_BIN     the mock providers for the tray logins (default: target/debug/switchyard-mock)
 # Prints one line per check and ends with `desktop-smoke: N passed, M failed`; exits non-zero on failure.
 set -uo pipefail
 
@@ -17,10 +18,12 @@ ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 if [[ "${SWITCHYARD_SMOKE_INNER:-}" != 1 ]]; then
     # ---- Outer half: preflight, then re-run this script inside Xvfb + a session bus. ----
     BIN=${SWITCHYARD_DESKTOP_BIN:-$ROOT/target/debug/switchyard-desktop}
+    MOCK=${SWITCHYARD_MOCK_BIN:-$ROOT/target/debug/switchyard-mock}
     SHARED=${SWITCHYARD_SHARED_DIR:-$ROOT/../shared}
     PROBE=$SHARED/tools/tray_probe.py
     die() { echo "desktop-smoke: $*" >&2; echo "desktop-smoke: 0 passed, 1 failed"; exit 1; }
     [[ -x "$BIN" ]] || die "no binary at $BIN (build it: cargo build -p switchyard-desktop)"
+    [[ -x "$MOCK" ]] || die "no mock at $MOCK (build it: cargo build --bin switchyard-mock)"
     [[ -f "$PROBE" ]] || die "no tray probe at $PROBE (set SWITCHYARD_SHARED_DIR)"
     for tool in xvfb-run dbus-run-session dbus-send xclip xwininfo curl python3 timeout; do
         command -v "$tool" >/dev/null || die "missing $tool (install the desktop apt dependencies)"
@@ -42,7 +45,7 @@ if [[ "${SWITCHYARD_SMOKE_INNER:-}" != 1 ]]; then
     # xvfb-run outside dbus-run-session, so the bus (and what it activates) shares the DISPLAY of the app,
     # the probe and xclip. The bus daemon and its services print to the stdout/stderr they inherit; both
     # go to a log (shown on failure) while the report itself goes out on fd 3.
-    SWITCHYARD_SMOKE_INNER=1 SMOKE_WORK=$WORK SMOKE_BIN=$BIN SMOKE_PROBE=$PROBE \
+    SWITCHYARD_SMOKE_INNER=1 SMOKE_WORK=$WORK SMOKE_BIN=$BIN SMOKE_PROBE=$PROBE SMOKE_MOCK=$MOCK \
         xvfb-run -a dbus-run-session -- bash "${BASH_SOURCE[0]}" 3>&1 >"$WORK/session.log" 2>&1
     rc=$?
     if [[ $rc -ne 0 ]]; then
@@ -58,6 +61,8 @@ exec 1>&3 3>&- # the report to the terminal; the bus's own chatter stays in the 
 WORK=$SMOKE_WORK
 BIN=$SMOKE_BIN
 PROBE=$SMOKE_PROBE
+MOCK=$SMOKE_MOCK
+MOCK_PID=""
 PASSED=0
 FAILED=0
 APP_PID=""
@@ -79,6 +84,7 @@ fail() {
 cleanup() {
     # Only what this script started, by pid.
     [[ -n "$APP_PID" ]] && kill "$APP_PID" 2>/dev/null
+    [[ -n "$MOCK_PID" ]] && kill "$MOCK_PID" 2>/dev/null
     jobs -p | xargs -r kill 2>/dev/null
 }
 trap cleanup EXIT
@@ -310,6 +316,93 @@ fi
 kill "$APP_PID" 2>/dev/null
 wait "$APP_PID" 2>/dev/null
 APP_PID=""
+
+# ---- Run 4: log into Claude and Codex from the tray, against the mock providers. ----
+echo "# run 4: logins from the tray"
+"$MOCK" >"$WORK/mock.log" 2>&1 &
+MOCK_PID=$!
+MOCK_ADDR=""
+for _ in $(seq 1 100); do
+    MOCK_ADDR=$(sed -n 's/^listening on \([^ ]*\).*/\1/p' "$WORK/mock.log" | head -n 1)
+    [[ -n "$MOCK_ADDR" ]] && break
+    sleep 0.1
+done
+PORT4=$(free_port)
+URL4=http://127.0.0.1:$PORT4
+OAUTH=http://$MOCK_ADDR/oauth
+cat >"$WORK/config-login.yaml" <<YAML
+host: 127.0.0.1
+port: $PORT4
+api-keys: [smoke-key]
+auth-dir: "$WORK/auth"
+secret-store: file
+endpoints:
+  claude:
+    api: http://$MOCK_ADDR/anthropic
+    authorize: $OAUTH/claude/authorize
+    token: $OAUTH/claude/token
+    usage: $OAUTH/claude/usage
+    callback-port: 0
+  codex:
+    api: http://$MOCK_ADDR/codex
+    authorize: $OAUTH/codex/authorize
+    token: $OAUTH/codex/token
+    usage: $OAUTH/codex/usage
+    callback-port: 0
+YAML
+# The person's default browser, registered the freedesktop way (a .desktop file and mimeapps.list in the
+# isolated home) so xdg-open picks it: it signs in at the provider's page and follows the redirect back
+# to the app's loopback callback.
+printf '#!/bin/sh\nexec curl -s -L --max-time 20 -o /dev/null "$1"\n' >"$WORK/browser.sh"
+chmod +x "$WORK/browser.sh"
+mkdir -p "$XDG_DATA_HOME/applications" "$XDG_CONFIG_HOME"
+printf '[Desktop Entry]\nType=Application\nName=Smoke browser\nExec=%s %%u\nMimeType=x-scheme-handler/http;x-scheme-handler/https;\n' \
+    "$WORK/browser.sh" >"$XDG_DATA_HOME/applications/smoke-browser.desktop"
+printf '[Default Applications]\nx-scheme-handler/http=smoke-browser.desktop\nx-scheme-handler/https=smoke-browser.desktop\n' \
+    >"$XDG_CONFIG_HOME/mimeapps.list"
+launch_with_probe run4 "$WORK/config-login.yaml"
+read_menu_until "Running on" "$WORK/run4-probe.out"
+
+# Clicks a login item and waits (up to 30 s) for an Accounts entry starting with $2; sets LOGIN_ENTRY.
+login_from_tray() { # $1 item, $2 expected entry prefix
+    reprobe --click "$1" >"$WORK/login-probe.out" 2>&1
+    LOGIN_ENTRY=""
+    for _ in $(seq 1 30); do
+        reprobe >"$WORK/reprobe.out" 2>&1
+        MENU_LABELS=$(labels_of "$WORK/reprobe.out")
+        LOGIN_ENTRY=$(grep -F -- "$2" <<<"$MENU_LABELS" | head -n 1)
+        [[ -n "$LOGIN_ENTRY" ]] && break
+        sleep 1
+    done
+    if [[ -n "$LOGIN_ENTRY" ]]; then
+        pass "\"$1\" logs in: Accounts shows \"$LOGIN_ENTRY\""
+    else
+        fail "no Accounts entry \"$2…\" within 30 s of \"$1\""
+    fi
+}
+login_from_tray "Log in with Claude…" "claude · claude-user@example.com"
+if [[ "$LOGIN_ENTRY" == *%* ]]; then
+    pass "the account's entry shows its quota"
+else
+    fail "the account's entry shows no quota: \"$LOGIN_ENTRY\""
+fi
+login_from_tray "Log in with Codex…" "codex · codex-user@example.com"
+if has_label "No accounts yet"; then fail "\"No accounts yet\" is still shown"; else pass "\"No accounts yet\" is gone"; fi
+# The accounts serve requests at once: no restart, no upstream key in the config.
+for model in claude-sonnet-4-5-20250929 gpt-5.1-codex; do
+    code=$(curl -s -o "$WORK/answer.json" -w '%{http_code}' --max-time 10 \
+        -H 'Authorization: Bearer smoke-key' -H 'Content-Type: application/json' \
+        -d "{\"model\":\"$model\",\"messages\":[{\"role\":\"user\",\"content\":\"hi\"}]}" \
+        "$URL4/v1/chat/completions")
+    if [[ "$code" == 200 ]] && grep -q "Hello from mock" "$WORK/answer.json"; then
+        pass "$model answers through the account logged in from the tray"
+    else
+        fail "$model through the tray's account: HTTP $code $(head -c 200 "$WORK/answer.json")"
+    fi
+done
+quit_and_expect_clean_exit "run 4"
+kill "$MOCK_PID" 2>/dev/null
+MOCK_PID=""
 
 echo "desktop-smoke: $PASSED passed, $FAILED failed"
 [[ $FAILED -eq 0 ]]

@@ -58,7 +58,7 @@ pub async fn stop(app: AppHandle) {
 }
 
 /// Redraws the tray from the service: at once, on every change it reports, and every minute with
-/// quotas (which cost the providers a request, so not on every change). Ends when `stopped` fires or
+/// quotas (which cost the providers a request, so a change asks only for accounts showing none yet). Ends when `stopped` fires or
 /// its sender is dropped, i.e. when the proxy is stopped.
 async fn watch(
     app: AppHandle,
@@ -81,7 +81,22 @@ async fn watch(
             _ = quota_tick.tick() => true,
         };
         redraw(&app, &service, with_quota).await;
+        if !with_quota && missing_quota(&app) {
+            // A new login shows its quota now rather than within the minute; the service caches
+            // quotas briefly, so accounts that have one cost no extra request.
+            redraw(&app, &service, true).await;
+        }
     }
+}
+
+/// Whether an enabled account in the tray has no quota shown yet.
+fn missing_quota(app: &AppHandle) -> bool {
+    let state = app.state::<DesktopState>();
+    let snapshot = lock(&state.snapshot);
+    snapshot
+        .accounts
+        .iter()
+        .any(|line| line.quota.is_none() && !line.disabled)
 }
 
 /// Rebuilds the snapshot's service-backed parts. Without `with_quota` the quotas already shown are
