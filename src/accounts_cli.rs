@@ -15,8 +15,8 @@ use switchyard::accounts::quota::{span, Quota, QuotaOptions, QuotaService};
 use switchyard::accounts::refresh::{RefreshOptions, TokenSource};
 use switchyard::accounts::resting::RestingAccount;
 use switchyard::accounts::{
-    cliproxy, import, open_account_store, Account, AccountStore, Provider, SecretStoreChoice,
-    SettingsMode, Upserted,
+    cliproxy, import, open_account_store, Account, AccountPatch, AccountStore, Provider,
+    SecretStoreChoice, SettingsMode, Upserted,
 };
 use switchyard::config::{self, Config};
 use time::OffsetDateTime;
@@ -381,29 +381,16 @@ pub struct AccountArgs {
 pub fn account(args: AccountArgs) -> anyhow::Result<ExitCode> {
     let (_, store) = open_store(&args.store)?;
     let found = find_one(&store, &args.account)?;
-    let nonempty = |s: &str| Some(s.trim().to_string()).filter(|s| !s.is_empty());
-    let changes = args.label.is_some()
-        || args.priority.is_some()
-        || args.prefix.is_some()
-        || args.enable
-        || args.disable;
-    let account = if changes {
-        store.update(&found.id, |a| {
-            if let Some(label) = &args.label {
-                a.settings.label = nonempty(label);
-            }
-            if let Some(priority) = args.priority {
-                a.settings.priority = priority;
-            }
-            if let Some(prefix) = &args.prefix {
-                a.settings.prefix = nonempty(prefix.trim_matches('/'));
-            }
-            if args.enable || args.disable {
-                a.settings.disabled = args.disable;
-            }
-        })?
-    } else {
+    let patch = AccountPatch {
+        label: args.label,
+        priority: args.priority,
+        prefix: args.prefix,
+        enabled: (args.enable || args.disable).then_some(args.enable),
+    };
+    let account = if patch.is_empty() {
         found
+    } else {
+        store.update(&found.id, |a| patch.apply(a))?
     };
     if args.json {
         println!("{}", serde_json::to_string_pretty(&account)?);

@@ -30,7 +30,9 @@ pub mod watch;
 
 use std::path::PathBuf;
 
-pub use model::{Account, AccountId, Identity, Origin, OriginKind, Provider, Settings, Status};
+pub use model::{
+    Account, AccountId, AccountPatch, Identity, Origin, OriginKind, Provider, Settings, Status,
+};
 pub use secret::{open_secret_store, SecretStore, SecretStoreChoice};
 pub use store::{AccountStore, SettingsMode, Upserted};
 pub use tokens::{ExtraFields, Tokens};

@@ -228,6 +228,44 @@ impl Origin {
     }
 }
 
+/// What a person can change about an account (the CLI's `account` command, the UI, the tray); absent
+/// fields stay as they are.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AccountPatch {
+    /// `""` removes the label.
+    pub label: Option<String>,
+    pub priority: Option<i64>,
+    /// `""` removes the prefix; leading and trailing slashes are dropped.
+    pub prefix: Option<String>,
+    pub enabled: Option<bool>,
+}
+
+impl AccountPatch {
+    pub fn is_empty(&self) -> bool {
+        self.label.is_none()
+            && self.priority.is_none()
+            && self.prefix.is_none()
+            && self.enabled.is_none()
+    }
+
+    pub fn apply(&self, a: &mut Account) {
+        let clean = |s: &str| Some(s.trim().to_string()).filter(|s| !s.is_empty());
+        if let Some(label) = &self.label {
+            a.settings.label = clean(label);
+        }
+        if let Some(priority) = self.priority {
+            a.settings.priority = priority;
+        }
+        if let Some(prefix) = &self.prefix {
+            a.settings.prefix = clean(prefix.trim_matches('/'));
+        }
+        if let Some(enabled) = self.enabled {
+            a.settings.disabled = !enabled;
+        }
+    }
+}
+
 /// One upstream login. Serialized into the data dir's account list; it holds no secret.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Account {

@@ -18,6 +18,7 @@ pub use settings::{SettingsPatch, SettingsView};
 
 use crate::accounts::login::{AccountSummary, LoginId, LoginMethod, LoginStatus, LoginTicket};
 use crate::accounts::quota::Quota;
+pub use crate::accounts::AccountPatch;
 use crate::accounts::{routable, Account, AccountId, Provider};
 use crate::config::{self, Diagnostic, Severity};
 use crate::logs::{self, LogLine};
@@ -127,18 +128,6 @@ pub struct CooldownView {
     pub until: OffsetDateTime,
     /// The upstream status that caused it; absent for a connection failure.
     pub status: Option<u16>,
-}
-
-/// What can be changed about an account; absent fields stay as they are.
-#[derive(Debug, Clone, Default, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct AccountPatch {
-    /// `""` removes the label.
-    pub label: Option<String>,
-    pub priority: Option<i64>,
-    /// `""` removes the prefix.
-    pub prefix: Option<String>,
-    pub enabled: Option<bool>,
 }
 
 /// How a login proves who the user is (see [`LoginMethod`]).
@@ -337,26 +326,10 @@ impl Service {
         let opened = self.opened_for(id)?;
         let id = parse_account_id(id)?;
         let store = opened.store.clone();
-        let clean = |s: &str| Some(s.trim().to_string()).filter(|s| !s.is_empty());
-        let updated = tokio::task::spawn_blocking(move || {
-            store.update(&id, |a| {
-                if let Some(label) = &patch.label {
-                    a.settings.label = clean(label);
-                }
-                if let Some(priority) = patch.priority {
-                    a.settings.priority = priority;
-                }
-                if let Some(prefix) = &patch.prefix {
-                    a.settings.prefix = clean(prefix.trim_matches('/'));
-                }
-                if let Some(enabled) = patch.enabled {
-                    a.settings.disabled = !enabled;
-                }
-            })
-        })
-        .await
-        .map_err(ServiceError::internal)?
-        .map_err(accounts_error)?;
+        let updated = tokio::task::spawn_blocking(move || store.update(&id, |a| patch.apply(a)))
+            .await
+            .map_err(ServiceError::internal)?
+            .map_err(accounts_error)?;
         self.hub.changed();
         Ok(updated)
     }
