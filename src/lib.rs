@@ -12,6 +12,7 @@ pub mod routing;
 pub mod server;
 pub mod service;
 pub mod translate;
+pub mod usage;
 pub mod wire;
 
 pub use app::{start, Error, RunningProxy, StartOptions};
