@@ -1,11 +1,13 @@
 //! Usage history (issue 6, in progress on this branch): one event per request, recorded off the request
 //! path into SQLite.
 
+mod recorder;
 mod store;
 
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 
+pub use recorder::{Counters, Recorder, CHANNEL_CAPACITY};
 pub use store::{UsageError, UsageStore};
 
 /// One proxied request, as the usage history keeps it. Never holds a secret: the client key is a label
