@@ -176,6 +176,47 @@ impl UsageStore {
             .map_err(self.db())
     }
 
+    /// Totals per `by` bucket for events in `[from, to)`, oldest bucket (or largest total) first.
+    pub fn totals(
+        &self,
+        by: GroupBy,
+        from: OffsetDateTime,
+        to: OffsetDateTime,
+    ) -> Result<Vec<Totals>, UsageError> {
+        // The grouping expression comes from this enum, never from the caller's text.
+        let (key, order) = match by {
+            GroupBy::Day => ("strftime('%Y-%m-%d', time_ms / 1000, 'unixepoch')", "key"),
+            GroupBy::Hour => (
+                "strftime('%Y-%m-%dT%H:00', time_ms / 1000, 'unixepoch')",
+                "key",
+            ),
+            GroupBy::Model => ("model", "tokens DESC"),
+            GroupBy::Credential => ("COALESCE(credential, '')", "tokens DESC"),
+            GroupBy::ClientKey => ("COALESCE(client_key, '')", "tokens DESC"),
+        };
+        let sql = format!(
+            "SELECT {key} AS key, COUNT(*), SUM(status >= 400), SUM(input_tokens), SUM(output_tokens), \
+             SUM(cached_tokens), SUM(reasoning_tokens), \
+             SUM(input_tokens + output_tokens) AS tokens \
+             FROM events WHERE time_ms >= ?1 AND time_ms < ?2 GROUP BY key ORDER BY {order}"
+        );
+        let mut stmt = self.conn.prepare_cached(&sql).map_err(self.db())?;
+        let rows = stmt
+            .query_map([millis(from), millis(to)], |r| {
+                Ok(Totals {
+                    key: r.get(0)?,
+                    requests: r.get(1)?,
+                    errors: r.get(2)?,
+                    input_tokens: r.get(3)?,
+                    output_tokens: r.get(4)?,
+                    cached_tokens: r.get(5)?,
+                    reasoning_tokens: r.get(6)?,
+                })
+            })
+            .map_err(self.db())?;
+        rows.collect::<Result<_, _>>().map_err(self.db())
+    }
+
     pub fn count(&self) -> Result<u64, UsageError> {
         self.conn
             .query_row("SELECT COUNT(*) FROM events", [], |r| r.get(0))
@@ -193,6 +234,32 @@ impl UsageStore {
             .optional()
             .map_err(self.db())
     }
+}
+
+/// How [`UsageStore::totals`] groups events.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum GroupBy {
+    /// UTC days, `2026-11-22`.
+    Day,
+    /// UTC hours, `2026-11-22T14:00`.
+    Hour,
+    Model,
+    Credential,
+    ClientKey,
+}
+
+/// One bucket's totals.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct Totals {
+    pub key: String,
+    pub requests: u64,
+    /// Requests that ended with an error status.
+    pub errors: u64,
+    pub input_tokens: u64,
+    pub output_tokens: u64,
+    pub cached_tokens: u64,
+    pub reasoning_tokens: u64,
 }
 
 fn millis(t: OffsetDateTime) -> i64 {
@@ -272,6 +339,53 @@ mod tests {
         assert_eq!(store.count().unwrap(), 2);
         assert_eq!(store.get("a").unwrap(), Some(event("a", now)));
         assert_eq!(store.get("zzz").unwrap(), None);
+    }
+
+    #[test]
+    fn totals_group_by_day_hour_model_and_credential() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut store = UsageStore::open(&dir.path().join("usage.db")).unwrap();
+        let day = time::Date::from_calendar_date(2026, time::Month::November, 20)
+            .and_then(|d| d.with_hms(10, 15, 0))
+            .unwrap()
+            .assume_utc();
+        let mut other = event("c", day + time::Duration::days(1));
+        other.model = "gpt".into();
+        other.status = 429;
+        other.credential = None;
+        store
+            .insert(&[
+                event("a", day),
+                event("b", day + time::Duration::hours(2)),
+                other,
+            ])
+            .unwrap();
+        let (from, to) = (day - time::Duration::days(1), day + time::Duration::days(3));
+        let by_day = store.totals(GroupBy::Day, from, to).unwrap();
+        let days: Vec<(&str, u64, u64, u64)> = by_day
+            .iter()
+            .map(|t| (t.key.as_str(), t.requests, t.errors, t.input_tokens))
+            .collect();
+        assert_eq!(days, [("2026-11-20", 2, 0, 22), ("2026-11-21", 1, 1, 11)]);
+        let hours: Vec<String> = store
+            .totals(GroupBy::Hour, from, to)
+            .unwrap()
+            .into_iter()
+            .map(|t| t.key)
+            .collect();
+        assert_eq!(
+            hours,
+            ["2026-11-20T10:00", "2026-11-20T12:00", "2026-11-21T10:00"]
+        );
+        let models = store.totals(GroupBy::Model, from, to).unwrap();
+        assert_eq!(models[0].key, "sonnet", "the largest total first");
+        assert_eq!(models[0].output_tokens, 14);
+        let creds = store.totals(GroupBy::Credential, from, to).unwrap();
+        assert!(creds.iter().any(|t| t.key.is_empty() && t.requests == 1));
+        let none = store
+            .totals(GroupBy::Day, to, to + time::Duration::days(1))
+            .unwrap();
+        assert!(none.is_empty(), "the range is honoured");
     }
 
     #[test]
