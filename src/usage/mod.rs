@@ -8,7 +8,7 @@ use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 
 pub use recorder::{Counters, Recorder, CHANNEL_CAPACITY};
-pub use store::{GroupBy, Totals, UsageError, UsageStore};
+pub use store::{EventQuery, GroupBy, Totals, UsageError, UsageStore};
 
 /// One proxied request, as the usage history keeps it. Never holds a secret: the client key is a label
 /// or a hash, the credential its config label or account.

@@ -217,6 +217,38 @@ impl UsageStore {
         rows.collect::<Result<_, _>>().map_err(self.db())
     }
 
+    /// Events newest first, `limit` at a time: pass the last page's oldest `(time, request id)` as
+    /// `before` for the next page (stable while new events arrive). Filters are exact matches.
+    pub fn events(&self, query: &EventQuery) -> Result<Vec<UsageEvent>, UsageError> {
+        let (before_ms, before_id) = match &query.before {
+            Some((t, id)) => (millis(*t), id.as_str()),
+            None => (i64::MAX, ""),
+        };
+        let mut stmt = self
+            .conn
+            .prepare_cached(
+                "SELECT * FROM events WHERE (time_ms, request_id) < (?1, ?2) \
+                 AND (?3 IS NULL OR model = ?3) AND (?4 IS NULL OR credential = ?4) \
+                 AND (?5 IS NULL OR (status >= 400) = ?5) \
+                 ORDER BY time_ms DESC, request_id DESC LIMIT ?6",
+            )
+            .map_err(self.db())?;
+        let rows = stmt
+            .query_map(
+                params![
+                    before_ms,
+                    before_id,
+                    query.model,
+                    query.credential,
+                    query.errors_only.then_some(true),
+                    query.limit.clamp(1, 1000),
+                ],
+                row_event,
+            )
+            .map_err(self.db())?;
+        rows.collect::<Result<_, _>>().map_err(self.db())
+    }
+
     pub fn count(&self) -> Result<u64, UsageError> {
         self.conn
             .query_row("SELECT COUNT(*) FROM events", [], |r| r.get(0))
@@ -234,6 +266,17 @@ impl UsageStore {
             .optional()
             .map_err(self.db())
     }
+}
+
+/// Which events [`UsageStore::events`] lists.
+#[derive(Debug, Clone, Default)]
+pub struct EventQuery {
+    /// The oldest `(time, request id)` of the previous page.
+    pub before: Option<(OffsetDateTime, String)>,
+    pub model: Option<String>,
+    pub credential: Option<String>,
+    pub errors_only: bool,
+    pub limit: u32,
 }
 
 /// How [`UsageStore::totals`] groups events.
@@ -386,6 +429,45 @@ mod tests {
             .totals(GroupBy::Day, to, to + time::Duration::days(1))
             .unwrap();
         assert!(none.is_empty(), "the range is honoured");
+    }
+
+    #[test]
+    fn events_page_newest_first_and_filter() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut store = UsageStore::open(&dir.path().join("usage.db")).unwrap();
+        let t0 = OffsetDateTime::now_utc().replace_nanosecond(0).unwrap();
+        let mut batch: Vec<UsageEvent> = (0..5)
+            .map(|n| event(&format!("r{n}"), t0 + time::Duration::seconds(n)))
+            .collect();
+        // Two events in the same millisecond: the request id breaks the tie.
+        batch.push(event("r4b", t0 + time::Duration::seconds(4)));
+        batch[1].status = 500;
+        batch[1].model = "gpt".into();
+        store.insert(&batch).unwrap();
+        let ids = |events: Vec<UsageEvent>| -> Vec<String> {
+            events.into_iter().map(|e| e.request_id).collect()
+        };
+        let mut q = EventQuery {
+            limit: 2,
+            ..EventQuery::default()
+        };
+        let first = store.events(&q).unwrap();
+        assert_eq!(ids(first.clone()), ["r4b", "r4"]);
+        let last = first.last().unwrap();
+        q.before = Some((last.time, last.request_id.clone()));
+        assert_eq!(ids(store.events(&q).unwrap()), ["r3", "r2"]);
+        let errors = EventQuery {
+            errors_only: true,
+            limit: 10,
+            ..EventQuery::default()
+        };
+        assert_eq!(ids(store.events(&errors).unwrap()), ["r1"]);
+        let gpt = EventQuery {
+            model: Some("gpt".into()),
+            limit: 10,
+            ..EventQuery::default()
+        };
+        assert_eq!(ids(store.events(&gpt).unwrap()), ["r1"]);
     }
 
     #[test]
