@@ -90,7 +90,8 @@ pub async fn start(opts: StartOptions) -> Result<RunningProxy, Error> {
         addr: format!("{}:{}", cfg.host, cfg.port),
         source,
     })?;
-    let state = Arc::new(AppState::new(cfg.clone(), addr));
+    let usage = crate::usage::Usage::open(&cfg.usage);
+    let state = Arc::new(AppState::new(cfg.clone(), addr, usage));
     let accounts_cancel = CancellationToken::new();
     let hub = Arc::new(AccountsHub::new(
         state.clone(),

@@ -84,7 +84,11 @@ impl Env {
             store,
             tokens: Arc::new(tokens),
         };
-        let state = Arc::new(AppState::new(config.clone(), addr));
+        let state = Arc::new(AppState::new(
+            config.clone(),
+            addr,
+            switchyard::usage::Usage::in_memory_off(),
+        ));
         state.attach_accounts(accounts);
         let hub = Arc::new(AccountsHub::new(
             state.clone(),

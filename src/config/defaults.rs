@@ -21,6 +21,14 @@ pub fn default_auth_dir() -> PathBuf {
         .join("auth")
 }
 
+/// `<user data dir>/switchyard/usage.sqlite`.
+pub fn default_usage_database() -> PathBuf {
+    dirs::data_dir()
+        .unwrap_or_else(|| PathBuf::from("."))
+        .join("switchyard")
+        .join("usage.sqlite")
+}
+
 /// A client key: `sy-` and 40 alphanumerics from the OS-seeded CSPRNG (about 238 bits).
 pub fn generate_client_key() -> String {
     format!("sy-{}", Alphanumeric.sample_string(&mut rand::rng(), 40))

@@ -21,7 +21,8 @@ use crate::accounts::SecretStoreChoice;
 use secrecy::SecretString;
 
 pub use defaults::{
-    default_config_path, ensure_default_config, generate_client_key, write_config_file, FirstRun,
+    default_config_path, default_usage_database, ensure_default_config, generate_client_key,
+    write_config_file, FirstRun,
 };
 pub use endpoints::{
     ClaudeEndpoints, CodexEndpoints, Endpoints, CLAUDE_CALLBACK_PORT, CODEX_CALLBACK_PORT,
@@ -197,6 +198,23 @@ pub struct RemoteManagement {
     pub secret_key: Option<SecretString>,
 }
 
+/// Usage history, request logs and metrics (`usage-statistics-enabled`, `usage-database-path`, …).
+#[derive(Debug, Clone)]
+pub struct UsageConfig {
+    /// Record one event per request; flips at runtime on reload.
+    pub enabled: bool,
+    /// The SQLite file; a change takes effect after a restart.
+    pub database: PathBuf,
+    /// Events older than this many days are deleted; 0 keeps them forever.
+    pub retention_days: u32,
+    /// Keep each request's full (masked) request and response.
+    pub request_log: bool,
+    /// The request log's size cap; the oldest entries go first.
+    pub request_log_max_bytes: u64,
+    /// When set, `/metrics` wants it as a bearer token; without it, `/metrics` answers loopback only.
+    pub metrics_key: Option<SecretString>,
+}
+
 /// Who besides local programs may call the proxy (see `server::guard`).
 #[derive(Debug, Clone, Default)]
 pub struct BrowserAccess {
@@ -230,6 +248,8 @@ pub struct Config {
     pub shutdown_timeout: Duration,
     /// How long a translated stream may stay silent before the client gets a keep-alive; `None` disables.
     pub keepalive: Option<Duration>,
+    /// Usage history, request logs and metrics.
+    pub usage: UsageConfig,
     pub credentials: Vec<Arc<Credential>>,
     /// Where the Claude and Codex OAuth and API servers are (`endpoints:`).
     pub endpoints: Endpoints,

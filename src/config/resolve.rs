@@ -14,7 +14,7 @@ use super::schema::{self, Walk};
 use super::yaml::{self, Node, Pos};
 use super::{
     BrowserAccess, Config, Credential, CredentialAuth, Diagnostic, EnvLookup, Loaded, ModelAlias,
-    Provider, ProxySetting, RemoteManagement, Severity, Strategy, Tls,
+    Provider, ProxySetting, RemoteManagement, Severity, Strategy, Tls, UsageConfig,
 };
 
 pub const DEFAULT_PORT: u16 = 8317;
@@ -344,6 +344,29 @@ fn build(ctx: &mut Ctx<'_>, raw: RawConfig) -> Config {
         Some(n) if n > 0 => Some(Duration::from_secs(n.unsigned_abs())),
         Some(_) => None,
     };
+    let usage = UsageConfig {
+        enabled: raw.usage_statistics_enabled.unwrap_or(true),
+        database: match raw.usage_database_path.as_deref().map(str::trim) {
+            Some(p) if !p.is_empty() => ctx.path(p),
+            _ => super::defaults::default_usage_database(),
+        },
+        retention_days: u32::try_from(non_negative(
+            ctx,
+            "usage-retention-days",
+            raw.usage_retention_days,
+            365,
+        ))
+        .unwrap_or(u32::MAX),
+        request_log: raw.request_log,
+        request_log_max_bytes: non_negative(ctx, "request-log-max-mb", raw.request_log_max_mb, 256)
+            .saturating_mul(1 << 20),
+        metrics_key: raw
+            .metrics_key
+            .as_deref()
+            .map(str::trim)
+            .filter(|s| !s.is_empty())
+            .map(|s| ctx.secret("metrics-key", s)),
+    };
     let secret_key = raw
         .remote_management
         .secret_key
@@ -479,6 +502,7 @@ fn build(ctx: &mut Ctx<'_>, raw: RawConfig) -> Config {
         },
         shutdown_timeout: Duration::from_secs(shutdown_timeout),
         keepalive,
+        usage,
         credentials,
         endpoints,
         account_models,

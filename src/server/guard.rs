@@ -6,7 +6,7 @@ use std::net::{IpAddr, SocketAddr};
 
 use http::HeaderMap;
 use secrecy::{ExposeSecret, SecretString};
-use subtle::ConstantTimeEq;
+use subtle::{ConditionallySelectable, ConstantTimeEq};
 
 use crate::config::BrowserAccess;
 
@@ -177,26 +177,30 @@ pub enum AuthFailure {
     Invalid,
 }
 
-/// Checks the presented keys against the configured ones in constant time per comparison.
+/// Checks the presented keys against the configured ones in constant time per comparison. Returns which
+/// configured key matched (`None` when no key is configured), so usage can be told apart per key.
 pub fn check_client_key(
     presented: &[String],
     configured: &[SecretString],
-) -> Result<(), AuthFailure> {
+) -> Result<Option<usize>, AuthFailure> {
     if configured.is_empty() {
-        return Ok(());
+        return Ok(None);
     }
     if presented.is_empty() {
         return Err(AuthFailure::Missing);
     }
     let mut ok = subtle::Choice::from(0u8);
+    let mut which = 0u64;
     for p in presented {
-        for c in configured {
+        for (i, c) in configured.iter().enumerate() {
             // No early exit: every pair is compared, so timing does not reveal which key nearly matched.
-            ok |= p.as_bytes().ct_eq(c.expose_secret().as_bytes());
+            let eq = p.as_bytes().ct_eq(c.expose_secret().as_bytes());
+            which = u64::conditional_select(&which, &(i as u64), eq);
+            ok |= eq;
         }
     }
     if bool::from(ok) {
-        Ok(())
+        Ok(usize::try_from(which).ok())
     } else {
         Err(AuthFailure::Invalid)
     }
@@ -317,8 +321,11 @@ mod tests {
     }
 
     #[test]
-    fn any_valid_key_passes() {
-        let configured = vec![SecretString::from("good".to_string())];
+    fn any_valid_key_passes_and_is_told_apart() {
+        let configured = vec![
+            SecretString::from("first".to_string()),
+            SecretString::from("good".to_string()),
+        ];
         assert_eq!(
             check_client_key(&[], &configured),
             Err(AuthFailure::Missing)
@@ -329,11 +336,15 @@ mod tests {
         );
         assert_eq!(
             check_client_key(&["bad".into(), "good".into()], &configured),
-            Ok(())
+            Ok(Some(1))
+        );
+        assert_eq!(
+            check_client_key(&["first".into()], &configured),
+            Ok(Some(0))
         );
         assert_eq!(
             check_client_key(&[], &[]),
-            Ok(()),
+            Ok(None),
             "no keys configured: open access"
         );
     }

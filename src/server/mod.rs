@@ -16,12 +16,14 @@ use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{any, get, post};
 use http::{Method, StatusCode};
+use secrecy::ExposeSecret;
 
 use crate::accounts::refresh::TokenSource;
 use crate::accounts::{routable, AccountStore};
 use crate::config::{Config, Credential};
 use crate::routing::{Cooldowns, Registry, Router};
 use crate::service::Service;
+use crate::usage::{self, Usage};
 use crate::wire::error::ErrorKind;
 use crate::wire::Format;
 
@@ -32,6 +34,8 @@ pub struct Live {
     pub config: Arc<Config>,
     pub registry: Registry,
     listings: models::Listings,
+    /// How usage names each of `config.api_keys`, computed once per snapshot.
+    client_key_labels: Vec<String>,
 }
 
 impl Live {
@@ -39,10 +43,16 @@ impl Live {
     pub fn new(config: Arc<Config>, accounts: &[Arc<Credential>]) -> Self {
         let registry = Registry::with_accounts(&config, accounts);
         let listings = models::Listings::new(&registry);
+        let client_key_labels = config
+            .api_keys
+            .iter()
+            .map(|k| usage::client_key_label(k.expose_secret()))
+            .collect();
         Live {
             config,
             registry,
             listings,
+            client_key_labels,
         }
     }
 }
@@ -63,11 +73,17 @@ pub struct AppState {
     accounts: ArcSwapOption<AccountStore>,
     /// Bumped whenever the config or the account list changes, for a tray or UI to redraw.
     changes: tokio::sync::watch::Sender<u64>,
+    usage: Arc<Usage>,
 }
 
+/// Which client key a request presented (its usage label); `None` when the proxy wants no key.
+#[derive(Debug, Clone)]
+pub struct ClientKey(pub Option<String>);
+
 impl AppState {
-    pub fn new(config: Arc<Config>, bound: SocketAddr) -> Self {
+    pub fn new(config: Arc<Config>, bound: SocketAddr, usage: Arc<Usage>) -> Self {
         AppState {
+            usage,
             tls: config.tls.is_some(),
             live: ArcSwap::from_pointee(Live::new(config, &[])),
             router: Router::new(),
@@ -99,6 +115,11 @@ impl AppState {
         self.router.cooldowns()
     }
 
+    /// Usage history, request logs and metrics.
+    pub fn usage(&self) -> &Arc<Usage> {
+        &self.usage
+    }
+
     /// The snapshot one request uses from start to end.
     pub fn live(&self) -> Arc<Live> {
         self.live.load_full()
@@ -113,6 +134,7 @@ impl AppState {
         {
             tracing::warn!("host, port and tls changes take effect after a restart");
         }
+        self.usage.reconfigure(&config.usage);
         let creds = account_credentials(self.accounts.load().as_deref(), &config);
         self.live.store(Arc::new(Live::new(config, &creds)));
         self.changes.send_modify(|n| *n += 1);
@@ -218,7 +240,12 @@ async fn gatekeeper(State(state): State<Arc<AppState>>, req: Request, next: Next
     }
     let keys = guard::presented_keys(req.headers(), req.uri().query());
     match guard::check_client_key(&keys, &live.config.api_keys) {
-        Ok(()) => next.run(req).await,
+        Ok(which) => {
+            let label = which.and_then(|i| live.client_key_labels.get(i).cloned());
+            let mut req = req;
+            req.extensions_mut().insert(ClientKey(label));
+            next.run(req).await
+        }
         Err(AuthFailure::Missing) => respond::error(
             format,
             ErrorKind::Authentication,

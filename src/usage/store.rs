@@ -42,6 +42,11 @@ pub enum UsageError {
         path: String,
         source: rusqlite::Error,
     },
+    #[error("usage database folder {path}: {source}")]
+    Io {
+        path: String,
+        source: std::io::Error,
+    },
     #[error(
         "usage database {path} is from a newer Switchyard (schema {found}, this one knows {known})"
     )]

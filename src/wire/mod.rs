@@ -23,6 +23,17 @@ pub enum Format {
 }
 
 impl Format {
+    /// The format's short machine name, as usage history and metrics label it.
+    pub fn slug(self) -> &'static str {
+        match self {
+            Format::OpenAiChat => "openai-chat",
+            Format::OpenAiCompletions => "openai-completions",
+            Format::OpenAiResponses => "openai-responses",
+            Format::Anthropic => "anthropic",
+            Format::Gemini => "gemini",
+        }
+    }
+
     pub fn name(self) -> &'static str {
         match self {
             Format::OpenAiChat => "OpenAI Chat Completions",
