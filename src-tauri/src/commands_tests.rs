@@ -48,7 +48,7 @@ impl Fixture {
         std::fs::write(
             &config,
             format!(
-                "host: 127.0.0.1\nport: 0\napi-keys: [{CLIENT_KEY}]\nauth-dir: \"{}\"\nsecret-store: file\nshutdown-timeout: 1\n",
+                "host: 127.0.0.1\nport: 0\nusage-database-path: usage.sqlite\napi-keys: [{CLIENT_KEY}]\nauth-dir: \"{}\"\nsecret-store: file\nshutdown-timeout: 1\n",
                 auth.display()
             ),
         )

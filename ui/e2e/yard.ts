@@ -55,6 +55,7 @@ api-keys: ["${CLIENT_KEY}"]
 request-retry: 1 # retries before giving up
 auth-dir: "${authDir}"
 secret-store: file
+usage-database-path: usage.sqlite
 routing:
   # how accounts take turns
   strategy: round-robin
