@@ -380,3 +380,106 @@ async fn ten_thousand_requests_are_all_recorded() {
         "below the cap nothing is dropped"
     );
 }
+
+/// `switchyard serve` on `config`, with the URL it listens on.
+async fn serve(config: &Path) -> (tokio::process::Child, String) {
+    use tokio::io::{AsyncBufReadExt, BufReader};
+    let mut child = tokio::process::Command::new(env!("CARGO_BIN_EXE_switchyard"))
+        .args(["serve", "--config"])
+        .arg(config)
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .kill_on_drop(true)
+        .spawn()
+        .expect("switchyard serve starts");
+    let mut lines = BufReader::new(child.stdout.take().expect("stdout")).lines();
+    let url = tokio::time::timeout(Duration::from_secs(20), async {
+        while let Some(line) = lines.next_line().await.expect("stdout reads") {
+            if let Some(url) = line.strip_prefix("Switchyard listening on ") {
+                return url
+                    .split_whitespace()
+                    .next()
+                    .unwrap_or_default()
+                    .to_string();
+            }
+        }
+        panic!("switchyard serve ended before listening");
+    })
+    .await
+    .expect("listening within 20 s");
+    // Keep reading stdout so the process never blocks on a full pipe.
+    tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
+    (child, url)
+}
+
+async fn chat_at(http: &reqwest::Client, url: &str) -> bool {
+    let sent = http
+        .post(format!("{url}/v1/chat/completions"))
+        .bearer_auth(CLIENT_KEY)
+        .json(&chat_body("compat-gpt-4o", false))
+        .send()
+        .await;
+    match sent {
+        Ok(resp) => resp.status().is_success() && resp.bytes().await.is_ok(),
+        Err(_) => false,
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_kill_9_while_writing_leaves_a_sound_database_that_keeps_growing() {
+    let mock = switchyard_mock::MockUpstream::start().await;
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("config.yaml");
+    std::fs::write(
+        &config,
+        common::baseline_yaml(&mock, "usage-database-path: usage.sqlite\n"),
+    )
+    .unwrap();
+    let db = dir.path().join("usage.sqlite");
+    let (mut child, url) = serve(&config).await;
+    let http = reqwest::Client::builder().no_proxy().build().unwrap();
+    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let mut load = Vec::new();
+    for _ in 0..8 {
+        let (http, url, stop) = (http.clone(), url.clone(), stop.clone());
+        load.push(tokio::spawn(async move {
+            while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+                chat_at(&http, &url).await;
+            }
+        }));
+    }
+    // Kill it in the middle of the traffic, once several batches are on disk.
+    let before = wait_for_count(&db, 500).await;
+    assert!(
+        before >= 500,
+        "only {before} events were written under load"
+    );
+    child.start_kill().expect("SIGKILL is sent");
+    child.wait().await.unwrap();
+    stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    for t in load {
+        t.await.unwrap();
+    }
+
+    let store = UsageStore::open(&db).expect("the database opens after a kill -9");
+    assert_eq!(store.integrity_check().unwrap(), "ok");
+    let after_kill = store.count().unwrap();
+    assert!(
+        after_kill >= before,
+        "committed events were lost: {before} seen, {after_kill} after the kill"
+    );
+    let events = all_events(&db);
+    assert!(events
+        .iter()
+        .all(|e| e.status == 200 && e.input_tokens == 11));
+    drop(store);
+
+    // The next run opens the same file and carries on.
+    let (mut child, url) = serve(&config).await;
+    for _ in 0..5 {
+        assert!(chat_at(&http, &url).await);
+    }
+    assert_eq!(wait_for_count(&db, after_kill + 5).await, after_kill + 5);
+    child.start_kill().unwrap();
+    child.wait().await.unwrap();
+}
