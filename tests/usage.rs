@@ -483,3 +483,19 @@ async fn a_kill_9_while_writing_leaves_a_sound_database_that_keeps_growing() {
     child.start_kill().unwrap();
     child.wait().await.unwrap();
 }
+
+#[tokio::test]
+async fn a_graceful_shutdown_writes_the_last_events_first() {
+    let mut h = Harness::start().await;
+    let path = db_path(&h);
+    for _ in 0..20 {
+        send(
+            &h,
+            "/v1/chat/completions",
+            chat_body("compat-gpt-4o", false),
+        )
+        .await;
+    }
+    h.proxy.take().expect("running").shutdown().await;
+    assert_eq!(count(&path), 20, "the writer's pending batch was lost");
+}
