@@ -25,10 +25,10 @@ pub struct Ledger {
     done: bool,
 }
 
-/// A request id: the start time in milliseconds and 32 random bits, in hex, so ids sort by time.
+/// A request id that carries the start time (see [`super::ids`]).
 fn new_request_id(now: OffsetDateTime) -> String {
-    let ms = now.unix_timestamp_nanos() / 1_000_000;
-    format!("{ms:012x}{:08x}", rand::random::<u32>())
+    let ms = i64::try_from(now.unix_timestamp_nanos() / 1_000_000).unwrap_or(i64::MAX);
+    super::ids::new(ms)
 }
 
 impl Ledger {
@@ -180,7 +180,7 @@ impl Ledger {
         self.event.status = status;
         self.event.error_class = error_class.map(str::to_string);
         self.event.latency_ms = elapsed_ms(self.started);
-        let event = self.event.clone();
+        let event = std::mem::replace(&mut self.event, UsageEvent::placeholder());
         self.usage.finish(event, self.capture.take());
     }
 }

@@ -4,6 +4,7 @@
 //! [`Usage`] is the handle the server and the service share; a request's [`Ledger`] collects what
 //! happened to it and hands the finished event over without ever waiting for the disk.
 
+mod ids;
 mod ledger;
 pub mod metrics;
 mod recorder;
@@ -62,6 +63,33 @@ pub struct UsageEvent {
     pub retries: u32,
     /// Attempts that moved to a different credential.
     pub failovers: u32,
+}
+
+impl UsageEvent {
+    /// An empty event (no allocation), left behind when a finished one is moved out.
+    fn placeholder() -> UsageEvent {
+        UsageEvent {
+            request_id: String::new(),
+            time: OffsetDateTime::UNIX_EPOCH,
+            client_key: None,
+            format: String::new(),
+            provider: None,
+            credential: None,
+            model: String::new(),
+            upstream_model: None,
+            stream: false,
+            status: 0,
+            error_class: None,
+            latency_ms: 0,
+            ttfb_ms: None,
+            input_tokens: 0,
+            output_tokens: 0,
+            cached_tokens: 0,
+            reasoning_tokens: 0,
+            retries: 0,
+            failovers: 0,
+        }
+    }
 }
 
 /// What the usage history shows for a client key: `key-` and the first 8 hex digits of its SHA-256. The

@@ -13,9 +13,11 @@ use super::{UsageEvent, UsageStore};
 /// Events waiting to be written before new ones are dropped.
 pub const CHANNEL_CAPACITY: usize = 16_384;
 
-/// At most this many events per transaction, and at most this long before a partial batch is written.
-const BATCH: usize = 512;
-const BATCH_WAIT: Duration = Duration::from_millis(200);
+/// At most this many events per transaction.
+const BATCH: usize = 4096;
+/// How long a batch gathers after its first event. The writer sleeps meanwhile instead of waiting on the
+/// channel, so requests never pay for waking it: one wake-up per batch, not per event.
+const BATCH_WAIT: Duration = Duration::from_millis(100);
 
 #[derive(Clone)]
 pub struct Recorder {
@@ -59,18 +61,23 @@ async fn write_loop(
 ) {
     let mut store = Some(store);
     let mut batch = Vec::with_capacity(BATCH);
+    let mut backlog = false;
     loop {
         let Some(first) = rx.recv().await else {
             return;
         };
         batch.push(first);
-        let deadline = tokio::time::Instant::now() + BATCH_WAIT;
+        // With a backlog there is no point gathering: write the next batch at once.
+        if !backlog {
+            tokio::time::sleep(BATCH_WAIT).await;
+        }
         while batch.len() < BATCH {
-            match tokio::time::timeout_at(deadline, rx.recv()).await {
-                Ok(Some(e)) => batch.push(e),
-                Ok(None) | Err(_) => break,
+            match rx.try_recv() {
+                Ok(e) => batch.push(e),
+                Err(_) => break,
             }
         }
+        backlog = batch.len() == BATCH;
         let Some(mut s) = store.take() else {
             return;
         };

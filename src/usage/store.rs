@@ -7,13 +7,214 @@ use std::path::Path;
 use rusqlite::{params, Connection, OptionalExtension};
 use time::OffsetDateTime;
 
-use super::UsageEvent;
+use super::{ids, UsageEvent};
+
+/// One row's placeholders, the number of columns, and how many rows one statement inserts.
+const ROW: &str = "(?, ?, ?, ?, ?, ?, ?, ?)";
+const COLUMNS: usize = 8;
+const CHUNK: usize = 16;
+const ONE: &str = "INSERT OR IGNORE INTO event_rows VALUES (?, ?, ?, ?, ?, ?, ?, ?)";
+
+/// Binds one row's values after the first `offset` parameters. One by one: `params!` costs a trait
+/// object and a conversion per value.
+fn bind_row(
+    stmt: &mut rusqlite::CachedStatement<'_>,
+    offset: usize,
+    id: i64,
+    route: i64,
+    e: &UsageEvent,
+) -> rusqlite::Result<()> {
+    stmt.raw_bind_parameter(offset + 1, id)?;
+    stmt.raw_bind_parameter(offset + 2, route)?;
+    stmt.raw_bind_parameter(offset + 3, e.latency_ms)?;
+    stmt.raw_bind_parameter(offset + 4, e.ttfb_ms)?;
+    stmt.raw_bind_parameter(offset + 5, e.input_tokens)?;
+    stmt.raw_bind_parameter(offset + 6, e.output_tokens)?;
+    stmt.raw_bind_parameter(offset + 7, e.cached_tokens)?;
+    stmt.raw_bind_parameter(offset + 8, e.reasoning_tokens)
+}
+
+/// An event whose id came from elsewhere (an import): kept as text, keyed by its time and a hash,
+/// probing past the rare key another request holds. Returns 1 if it was new.
+fn insert_foreign(
+    tx: &rusqlite::Transaction<'_>,
+    route: i64,
+    ms: i64,
+    e: &UsageEvent,
+) -> rusqlite::Result<usize> {
+    let seen: Option<i64> = tx
+        .prepare_cached("SELECT id FROM foreign_ids WHERE ext_id = ?1")?
+        .query_row([&e.request_id], |r| r.get(0))
+        .optional()?;
+    if seen.is_some() {
+        return Ok(0);
+    }
+    let mut stmt = tx.prepare_cached(ONE)?;
+    for probe in 0..ids::PROBES {
+        let id = ids::foreign(&e.request_id, ms, probe);
+        bind_row(&mut stmt, 0, id, route, e)?;
+        if stmt.raw_execute()? == 1 {
+            tx.prepare_cached("INSERT INTO foreign_ids VALUES (?1, ?2)")?
+                .execute(params![id, e.request_id])?;
+            return Ok(1);
+        }
+    }
+    Ok(0)
+}
+
+/// Route ids by their fields, so the writer looks each combination up in SQLite only once. Found by a
+/// cheap hash of the event's fields taken by reference, then compared: an event costs no allocation here.
+#[derive(Default)]
+struct Routes {
+    known: std::collections::HashMap<u64, Vec<(RouteKey, i64)>>,
+}
+
+/// FxHash's mixing step: a fast, non-cryptographic hash; the map only ever holds our own fields.
+#[derive(Default)]
+struct Fx(u64);
+
+impl std::hash::Hasher for Fx {
+    fn write(&mut self, bytes: &[u8]) {
+        for chunk in bytes.chunks(8) {
+            let mut word = [0u8; 8];
+            word[..chunk.len()].copy_from_slice(chunk);
+            self.0 = (self.0.rotate_left(5) ^ u64::from_le_bytes(word))
+                .wrapping_mul(0x51_7c_c1_b7_27_22_0a_95);
+        }
+    }
+
+    fn finish(&self) -> u64 {
+        self.0
+    }
+}
+
+fn fingerprint(e: &UsageEvent) -> u64 {
+    use std::hash::{Hash, Hasher};
+    let mut h = Fx::default();
+    (
+        &e.client_key,
+        &e.format,
+        &e.provider,
+        &e.credential,
+        &e.model,
+        &e.upstream_model,
+        e.stream,
+        e.status,
+        &e.error_class,
+        e.retries,
+        e.failovers,
+    )
+        .hash(&mut h);
+    h.finish()
+}
+
+#[derive(Debug, Clone)]
+struct RouteKey {
+    client_key: Option<String>,
+    format: String,
+    provider: Option<String>,
+    credential: Option<String>,
+    model: String,
+    upstream_model: Option<String>,
+    stream: bool,
+    status: u16,
+    error_class: Option<String>,
+    retries: u32,
+    failovers: u32,
+}
+
+impl RouteKey {
+    fn matches(&self, e: &UsageEvent) -> bool {
+        self.client_key == e.client_key
+            && self.format == e.format
+            && self.provider == e.provider
+            && self.credential == e.credential
+            && self.model == e.model
+            && self.upstream_model == e.upstream_model
+            && self.stream == e.stream
+            && self.status == e.status
+            && self.error_class == e.error_class
+            && self.retries == e.retries
+            && self.failovers == e.failovers
+    }
+
+    fn of(e: &UsageEvent) -> RouteKey {
+        RouteKey {
+            client_key: e.client_key.clone(),
+            format: e.format.clone(),
+            provider: e.provider.clone(),
+            credential: e.credential.clone(),
+            model: e.model.clone(),
+            upstream_model: e.upstream_model.clone(),
+            stream: e.stream,
+            status: e.status,
+            error_class: e.error_class.clone(),
+            retries: e.retries,
+            failovers: e.failovers,
+        }
+    }
+}
+
+impl Routes {
+    fn id(&mut self, tx: &rusqlite::Transaction<'_>, e: &UsageEvent) -> rusqlite::Result<i64> {
+        let hash = fingerprint(e);
+        if let Some((_, id)) = self
+            .known
+            .get(&hash)
+            .and_then(|same| same.iter().find(|(k, _)| k.matches(e)))
+        {
+            return Ok(*id);
+        }
+        let key = RouteKey::of(e);
+        let k = &key;
+        let fields = params![
+            k.client_key,
+            k.format,
+            k.provider,
+            k.credential,
+            k.model,
+            k.upstream_model,
+            k.stream,
+            k.status,
+            k.error_class,
+            k.retries,
+            k.failovers
+        ];
+        let found: Option<i64> = tx
+            .prepare_cached(
+                "SELECT id FROM routes WHERE model = ?5 AND credential IS ?4 AND client_key IS ?1 \
+                 AND format = ?2 AND provider IS ?3 AND upstream_model IS ?6 AND stream = ?7 \
+                 AND status = ?8 AND error_class IS ?9 AND retries = ?10 AND failovers = ?11",
+            )?
+            .query_row(fields, |r| r.get(0))
+            .optional()?;
+        let id = match found {
+            Some(id) => id,
+            None => {
+                tx.prepare_cached(
+                    "INSERT INTO routes (client_key, format, provider, credential, model, \
+                     upstream_model, stream, status, error_class, retries, failovers) \
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
+                )?
+                .execute(fields)?;
+                tx.last_insert_rowid()
+            }
+        };
+        self.known.entry(hash).or_default().push((key, id));
+        Ok(id)
+    }
+}
 
 /// The schema, one entry per version: applying entry `n` moves a database from version `n` to `n + 1`.
+///
+/// Writing a row is most of what usage costs a request, so rows are small: what repeats across requests
+/// (client key, format, provider, credential, models, stream, status, error class) lives once in
+/// `routes` (with the retry counts, mostly zero), and an event's key is an integer that also carries its time (see [`super::ids`]), so one
+/// B-tree serves the primary key, de-duplication and time ranges. Readers use the `events` view, which
+/// puts the rows back together.
 const MIGRATIONS: &[&str] = &[r#"
-CREATE TABLE events (
-    request_id     TEXT PRIMARY KEY,
-    time_ms        INTEGER NOT NULL,
+CREATE TABLE routes (
+    id             INTEGER PRIMARY KEY,
     client_key     TEXT,
     format         TEXT NOT NULL,
     provider       TEXT,
@@ -23,16 +224,31 @@ CREATE TABLE events (
     stream         INTEGER NOT NULL,
     status         INTEGER NOT NULL,
     error_class    TEXT,
-    latency_ms     INTEGER NOT NULL,
-    ttfb_ms        INTEGER,
-    input_tokens   INTEGER NOT NULL,
-    output_tokens  INTEGER NOT NULL,
-    cached_tokens  INTEGER NOT NULL,
-    reasoning_tokens INTEGER NOT NULL,
     retries        INTEGER NOT NULL,
     failovers      INTEGER NOT NULL
-) WITHOUT ROWID;
-CREATE INDEX events_time ON events(time_ms);
+);
+CREATE INDEX routes_all ON routes(model, credential, client_key, format, provider, upstream_model,
+    stream, status, error_class, retries, failovers);
+CREATE TABLE event_rows (
+    id               INTEGER PRIMARY KEY,
+    route            INTEGER NOT NULL REFERENCES routes(id),
+    latency_ms       INTEGER NOT NULL,
+    ttfb_ms          INTEGER,
+    input_tokens     INTEGER NOT NULL,
+    output_tokens    INTEGER NOT NULL,
+    cached_tokens    INTEGER NOT NULL,
+    reasoning_tokens INTEGER NOT NULL
+);
+CREATE TABLE foreign_ids (
+    id     INTEGER PRIMARY KEY,
+    ext_id TEXT NOT NULL UNIQUE
+);
+CREATE VIEW events AS
+SELECT COALESCE(f.ext_id, printf('%016x', e.id)) AS request_id, e.id AS id, e.id >> 20 AS time_ms,
+       r.client_key, r.format, r.provider, r.credential, r.model, r.upstream_model, r.stream, r.status,
+       r.error_class, e.latency_ms, e.ttfb_ms, e.input_tokens, e.output_tokens, e.cached_tokens,
+       e.reasoning_tokens, r.retries, r.failovers
+FROM event_rows e JOIN routes r ON r.id = e.route LEFT JOIN foreign_ids f ON f.id = e.id;
 "#];
 
 #[derive(Debug, thiserror::Error)]
@@ -60,6 +276,7 @@ pub enum UsageError {
 pub struct UsageStore {
     conn: Connection,
     path: String,
+    routes: Routes,
 }
 
 impl UsageStore {
@@ -78,7 +295,11 @@ impl UsageStore {
             .map_err(db)?;
         conn.busy_timeout(std::time::Duration::from_secs(5))
             .map_err(db)?;
-        let mut store = UsageStore { conn, path: name };
+        let mut store = UsageStore {
+            conn,
+            path: name,
+            routes: Routes::default(),
+        };
         store.migrate()?;
         Ok(store)
     }
@@ -135,50 +356,67 @@ impl UsageStore {
             path: path.clone(),
             source,
         };
-        let tx = self.conn.transaction().map_err(db)?;
+        let result = Self::insert_all(&mut self.conn, &mut self.routes, events).map_err(db);
+        if result.is_err() {
+            // The transaction rolled back: routes it created are gone, forget their ids.
+            self.routes.known.clear();
+        }
+        result
+    }
+
+    fn insert_all(
+        conn: &mut Connection,
+        routes: &mut Routes,
+        events: &[UsageEvent],
+    ) -> rusqlite::Result<usize> {
+        let tx = conn.transaction()?;
         let mut added = 0;
-        {
-            let mut stmt = tx
-                .prepare_cached(
-                    "INSERT OR IGNORE INTO events VALUES \
-                     (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19)",
-                )
-                .map_err(db)?;
-            for e in events {
-                added += stmt
-                    .execute(params![
-                        e.request_id,
-                        millis(e.time),
-                        e.client_key,
-                        e.format,
-                        e.provider,
-                        e.credential,
-                        e.model,
-                        e.upstream_model,
-                        e.stream,
-                        e.status,
-                        e.error_class,
-                        e.latency_ms,
-                        e.ttfb_ms,
-                        e.input_tokens,
-                        e.output_tokens,
-                        e.cached_tokens,
-                        e.reasoning_tokens,
-                        e.retries,
-                        e.failovers,
-                    ])
-                    .map_err(db)?;
+        let mut native = Vec::with_capacity(events.len());
+        for e in events {
+            let route = routes.id(&tx, e)?;
+            let ms = millis(e.time);
+            match ids::native(&e.request_id, ms) {
+                Some(id) => native.push((id, route, e)),
+                None => added += insert_foreign(&tx, route, ms, e)?,
             }
         }
-        tx.commit().map_err(db)?;
+        // In key order, each row lands after the last one, where SQLite's B-tree appends without a
+        // search; and `CHUNK` rows to a statement pay SQLite's per-statement work once.
+        native.sort_unstable_by_key(|(id, _, _)| *id);
+        let many = format!(
+            "INSERT OR IGNORE INTO event_rows VALUES {}",
+            vec![ROW; CHUNK].join(",")
+        );
+        for chunk in native.chunks(CHUNK) {
+            if chunk.len() == CHUNK {
+                let mut stmt = tx.prepare_cached(&many)?;
+                for (n, (id, route, e)) in chunk.iter().enumerate() {
+                    bind_row(&mut stmt, n * COLUMNS, *id, *route, e)?;
+                }
+                added += stmt.raw_execute()?;
+            } else {
+                let mut stmt = tx.prepare_cached(ONE)?;
+                for (id, route, e) in chunk {
+                    bind_row(&mut stmt, 0, *id, *route, e)?;
+                    added += stmt.raw_execute()?;
+                }
+            }
+        }
+        tx.commit()?;
         Ok(added)
     }
 
     /// Deletes events older than `before`; returns how many.
     pub fn forget_before(&self, before: OffsetDateTime) -> Result<usize, UsageError> {
-        self.conn
-            .execute("DELETE FROM events WHERE time_ms < ?1", [millis(before)])
-            .map_err(self.db())
+        let cut = ids::lowest(millis(before));
+        let forget = || -> rusqlite::Result<usize> {
+            let tx = self.conn.unchecked_transaction()?;
+            tx.execute("DELETE FROM foreign_ids WHERE id < ?1", [cut])?;
+            let n = tx.execute("DELETE FROM event_rows WHERE id < ?1", [cut])?;
+            tx.commit()?;
+            Ok(n)
+        };
+        forget().map_err(self.db())
     }
 
     /// Totals per `by` bucket for events in `[from, to)`, oldest bucket (or largest total) first.
@@ -203,11 +441,11 @@ impl UsageStore {
             "SELECT {key} AS key, COUNT(*), SUM(status >= 400), SUM(input_tokens), SUM(output_tokens), \
              SUM(cached_tokens), SUM(reasoning_tokens), \
              SUM(input_tokens + output_tokens) AS tokens \
-             FROM events WHERE time_ms >= ?1 AND time_ms < ?2 GROUP BY key ORDER BY {order}"
+             FROM events WHERE id >= ?1 AND id < ?2 GROUP BY key ORDER BY {order}"
         );
         let mut stmt = self.conn.prepare_cached(&sql).map_err(self.db())?;
         let rows = stmt
-            .query_map([millis(from), millis(to)], |r| {
+            .query_map([ids::lowest(millis(from)), ids::lowest(millis(to))], |r| {
                 Ok(Totals {
                     key: r.get(0)?,
                     requests: r.get(1)?,
@@ -225,24 +463,24 @@ impl UsageStore {
     /// Events newest first, `limit` at a time: pass the last page's oldest `(time, request id)` as
     /// `before` for the next page (stable while new events arrive). Filters are exact matches.
     pub fn events(&self, query: &EventQuery) -> Result<Vec<UsageEvent>, UsageError> {
-        let (before_ms, before_id) = match &query.before {
-            Some((t, id)) => (millis(*t), id.as_str()),
-            None => (i64::MAX, ""),
+        let before = match &query.before {
+            Some((t, id)) => self.key_of(id, millis(*t))?,
+            None => i64::MAX,
         };
         let mut stmt = self
             .conn
             .prepare_cached(
-                "SELECT * FROM events WHERE (time_ms, request_id) < (?1, ?2) \
+                "SELECT * FROM events WHERE id < ?1 \
                  AND (?3 IS NULL OR model = ?3) AND (?4 IS NULL OR credential = ?4) \
-                 AND (?5 IS NULL OR (status >= 400) = ?5) \
-                 ORDER BY time_ms DESC, request_id DESC LIMIT ?6",
+                 AND (?5 IS NULL OR (status >= 400) = ?5) AND ?2 IS NULL \
+                 ORDER BY id DESC LIMIT ?6",
             )
             .map_err(self.db())?;
         let rows = stmt
             .query_map(
                 params![
-                    before_ms,
-                    before_id,
+                    before,
+                    None::<i64>,
                     query.model,
                     query.credential,
                     query.errors_only.then_some(true),
@@ -263,20 +501,55 @@ impl UsageStore {
 
     pub fn count(&self) -> Result<u64, UsageError> {
         self.conn
-            .query_row("SELECT COUNT(*) FROM events", [], |r| r.get(0))
+            .query_row("SELECT COUNT(*) FROM event_rows", [], |r| r.get(0))
             .map_err(self.db())
     }
 
     /// One event by request id.
     pub fn get(&self, request_id: &str) -> Result<Option<UsageEvent>, UsageError> {
-        self.conn
-            .query_row(
-                "SELECT * FROM events WHERE request_id = ?1",
+        let found = match ids::parse(request_id) {
+            Some(id) => self
+                .conn
+                .query_row("SELECT * FROM events WHERE id = ?1", [id], row_event),
+            None => self.conn.query_row(
+                "SELECT * FROM events WHERE id = (SELECT id FROM foreign_ids WHERE ext_id = ?1)",
                 [request_id],
                 row_event,
+            ),
+        };
+        let event = found.optional().map_err(self.db())?;
+        // A native-looking id of an imported row is kept as text; look there too.
+        match event {
+            Some(e) if e.request_id == request_id => Ok(Some(e)),
+            _ if ids::parse(request_id).is_some() => self
+                .conn
+                .query_row(
+                    "SELECT * FROM events WHERE id = (SELECT id FROM foreign_ids WHERE ext_id = ?1)",
+                    [request_id],
+                    row_event,
+                )
+                .optional()
+                .map_err(self.db()),
+            other => Ok(other),
+        }
+    }
+
+    /// The row key of the event `request_id` at `ms`, or the first key of that millisecond when there
+    /// is no such event (a page boundary that was deleted meanwhile).
+    fn key_of(&self, request_id: &str, ms: i64) -> Result<i64, UsageError> {
+        if let Some(id) = ids::native(request_id, ms) {
+            return Ok(id);
+        }
+        let found: Option<i64> = self
+            .conn
+            .query_row(
+                "SELECT id FROM foreign_ids WHERE ext_id = ?1",
+                [request_id],
+                |r| r.get(0),
             )
             .optional()
-            .map_err(self.db())
+            .map_err(self.db())?;
+        Ok(found.unwrap_or_else(|| ids::lowest(ms)))
     }
 }
 
@@ -397,6 +670,28 @@ mod tests {
     }
 
     #[test]
+    fn native_ids_go_in_chunks_and_come_back_by_id() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut store = UsageStore::open(&dir.path().join("usage.db")).unwrap();
+        let t0 = OffsetDateTime::now_utc().replace_nanosecond(0).unwrap();
+        // 40 events: two full chunks and eight single rows, finished out of start order.
+        let mut batch: Vec<UsageEvent> = (0..40)
+            .map(|n| {
+                let at = t0 + time::Duration::milliseconds(n);
+                event(&ids::new(millis(at)), at)
+            })
+            .collect();
+        batch.reverse();
+        batch.push(event("imported-1", t0));
+        assert_eq!(store.insert(&batch).unwrap(), 41);
+        assert_eq!(store.insert(&batch).unwrap(), 0, "nothing twice");
+        assert_eq!(store.count().unwrap(), 41);
+        for e in &batch {
+            assert_eq!(store.get(&e.request_id).unwrap().as_ref(), Some(e));
+        }
+    }
+
+    #[test]
     fn totals_group_by_day_hour_model_and_credential() {
         let dir = tempfile::tempdir().unwrap();
         let mut store = UsageStore::open(&dir.path().join("usage.db")).unwrap();
@@ -451,7 +746,7 @@ mod tests {
         let mut batch: Vec<UsageEvent> = (0..5)
             .map(|n| event(&format!("r{n}"), t0 + time::Duration::seconds(n)))
             .collect();
-        // Two events in the same millisecond: the request id breaks the tie.
+        // Two events in the same millisecond: their keys break the tie, the same way on every page.
         batch.push(event("r4b", t0 + time::Duration::seconds(4)));
         batch[1].status = 500;
         batch[1].model = "gpt".into();
@@ -464,7 +759,9 @@ mod tests {
             ..EventQuery::default()
         };
         let first = store.events(&q).unwrap();
-        assert_eq!(ids(first.clone()), ["r4b", "r4"]);
+        let mut newest = ids(first.clone());
+        newest.sort();
+        assert_eq!(newest, ["r4", "r4b"]);
         let last = first.last().unwrap();
         q.before = Some((last.time, last.request_id.clone()));
         assert_eq!(ids(store.events(&q).unwrap()), ["r3", "r2"]);

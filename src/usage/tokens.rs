@@ -1,9 +1,10 @@
 //! Token counts read from answers that pass through untouched: a whole JSON body, or the SSE events of a
-//! stream as they go by. Only the parts that name usage are parsed, so a stream of text deltas costs a
-//! substring search per read and nothing more.
+//! stream as they go by. Only the usage object is read, found by a reverse substring search, so a stream
+//! of text deltas costs a search per read and nothing more.
+
+use std::sync::LazyLock;
 
 use memchr::memmem;
-use serde::Deserialize;
 
 use crate::wire::sse::parse_events;
 use crate::wire::Format;
@@ -17,144 +18,259 @@ pub struct Tokens {
     pub reasoning: u64,
 }
 
-/// The usage fields of all four formats in one shape; each format fills its own.
-#[derive(Debug, Default, Clone, Deserialize)]
-struct Wire {
+/// The counts the four formats report, by where they sit: top-level keys of the usage object, or keys
+/// of one of its `*_details` objects.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Field {
     // OpenAI Chat and Completions
-    prompt_tokens: Option<u64>,
-    completion_tokens: Option<u64>,
-    prompt_tokens_details: Option<Details>,
-    completion_tokens_details: Option<Details>,
+    PromptTokens,
+    CompletionTokens,
+    PromptCached,
+    CompletionReasoning,
     // OpenAI Responses and Anthropic
-    input_tokens: Option<u64>,
-    output_tokens: Option<u64>,
-    input_tokens_details: Option<Details>,
-    output_tokens_details: Option<Details>,
+    InputTokens,
+    OutputTokens,
+    InputCached,
+    OutputReasoning,
     // Anthropic
-    cache_read_input_tokens: Option<u64>,
-    cache_creation_input_tokens: Option<u64>,
+    CacheRead,
+    CacheCreation,
+    // Gemini's `usageMetadata`
+    PromptTokenCount,
+    CandidatesTokenCount,
+    CachedContentTokenCount,
+    ThoughtsTokenCount,
 }
 
-#[derive(Debug, Default, Clone, Copy, Deserialize)]
-struct Details {
-    cached_tokens: Option<u64>,
-    reasoning_tokens: Option<u64>,
+const FIELDS: usize = 14;
+
+fn field(parent: Option<&[u8]>, key: &[u8]) -> Option<Field> {
+    Some(match (parent, key) {
+        (None, b"prompt_tokens") => Field::PromptTokens,
+        (None, b"completion_tokens") => Field::CompletionTokens,
+        (Some(b"prompt_tokens_details"), b"cached_tokens") => Field::PromptCached,
+        (Some(b"completion_tokens_details"), b"reasoning_tokens") => Field::CompletionReasoning,
+        (None, b"input_tokens") => Field::InputTokens,
+        (None, b"output_tokens") => Field::OutputTokens,
+        (Some(b"input_tokens_details"), b"cached_tokens") => Field::InputCached,
+        (Some(b"output_tokens_details"), b"reasoning_tokens") => Field::OutputReasoning,
+        (None, b"cache_read_input_tokens") => Field::CacheRead,
+        (None, b"cache_creation_input_tokens") => Field::CacheCreation,
+        (None, b"promptTokenCount") => Field::PromptTokenCount,
+        (None, b"candidatesTokenCount") => Field::CandidatesTokenCount,
+        (None, b"cachedContentTokenCount") => Field::CachedContentTokenCount,
+        (None, b"thoughtsTokenCount") => Field::ThoughtsTokenCount,
+        _ => return None,
+    })
 }
 
-#[derive(Debug, Default, Clone, Copy, Deserialize)]
-#[serde(rename_all = "camelCase")]
-struct GeminiUsage {
-    prompt_token_count: Option<u64>,
-    candidates_token_count: Option<u64>,
-    cached_content_token_count: Option<u64>,
-    thoughts_token_count: Option<u64>,
+/// A key's reverse searcher, built once: building one costs more than searching a small body.
+struct Key(memmem::FinderRev<'static>);
+
+static USAGE: LazyLock<Key> = LazyLock::new(|| Key(memmem::FinderRev::new(b"\"usage\"")));
+static USAGE_METADATA: LazyLock<Key> =
+    LazyLock::new(|| Key(memmem::FinderRev::new(b"\"usageMetadata\"")));
+
+/// Where the value of the last real `key` in `bytes` starts: not text inside a string, where the key's
+/// quotes would be escaped.
+fn last_value_at(bytes: &[u8], key: &Key) -> Option<usize> {
+    let quoted = key.0.needle();
+    for at in key.0.rfind_iter(bytes) {
+        if at > 0 && bytes[at - 1] == b'\\' {
+            continue;
+        }
+        let mut i = skip_ws(bytes, at + quoted.len());
+        if bytes.get(i) != Some(&b':') {
+            continue;
+        }
+        i = skip_ws(bytes, i + 1);
+        return Some(i);
+    }
+    None
 }
 
-/// Where usage sits in a body or event: at the top (`usage`, `usageMetadata`), or one level down in
-/// Responses' `response` and Anthropic's `message_start.message`.
-#[derive(Debug, Default, Deserialize)]
-struct Envelope {
-    usage: Option<Wire>,
-    #[serde(rename = "usageMetadata")]
-    usage_metadata: Option<GeminiUsage>,
-    response: Option<Inner>,
-    message: Option<Inner>,
+fn skip_ws(b: &[u8], mut i: usize) -> usize {
+    while matches!(b.get(i), Some(b' ' | b'\n' | b'\r' | b'\t')) {
+        i += 1;
+    }
+    i
 }
 
-#[derive(Debug, Default, Deserialize)]
-struct Inner {
-    usage: Option<Wire>,
+/// The end of the JSON string whose opening quote is at `i`.
+fn skip_string(b: &[u8], mut i: usize) -> Option<usize> {
+    i += 1;
+    loop {
+        match b.get(i)? {
+            b'\\' => i += 2,
+            b'"' => return Some(i + 1),
+            _ => i += 1,
+        }
+    }
 }
 
-/// Usage seen so far: each field keeps its latest reported value (streams report running totals).
+/// The end of the JSON value at `i`, whatever it is.
+fn skip_value(b: &[u8], i: usize) -> Option<usize> {
+    match b.get(i)? {
+        b'"' => skip_string(b, i),
+        b'{' | b'[' => {
+            let mut depth = 0usize;
+            let mut j = i;
+            loop {
+                match b.get(j)? {
+                    b'"' => {
+                        j = skip_string(b, j)?;
+                        continue;
+                    }
+                    b'{' | b'[' => depth += 1,
+                    b'}' | b']' => {
+                        depth -= 1;
+                        if depth == 0 {
+                            return Some(j + 1);
+                        }
+                    }
+                    _ => {}
+                }
+                j += 1;
+            }
+        }
+        _ => {
+            let mut j = i;
+            while matches!(b.get(j), Some(c) if !matches!(c, b',' | b'}' | b']' | b' ' | b'\n' | b'\r' | b'\t'))
+            {
+                j += 1;
+            }
+            Some(j)
+        }
+    }
+}
+
+/// Reads the object at `i` (the usage object, or one of its `*_details` objects when `parent` is set)
+/// into `out`, without building anything: usage is read on every request, so this stays a single pass.
+/// Returns the position after the object, or `None` for text that is not a JSON object.
+fn scan(b: &[u8], i: usize, parent: Option<&[u8]>, out: &mut Counts) -> Option<usize> {
+    if b.get(i) != Some(&b'{') {
+        return None;
+    }
+    let mut i = skip_ws(b, i + 1);
+    if b.get(i) == Some(&b'}') {
+        return Some(i + 1);
+    }
+    loop {
+        let key_end = skip_string(b, i)?;
+        let key = &b[i + 1..key_end - 1];
+        i = skip_ws(b, key_end);
+        if b.get(i) != Some(&b':') {
+            return None;
+        }
+        i = skip_ws(b, i + 1);
+        match b.get(i)? {
+            b'0'..=b'9' => {
+                let mut n: u64 = 0;
+                let start = i;
+                while let Some(d @ b'0'..=b'9') = b.get(i) {
+                    n = n.saturating_mul(10).saturating_add(u64::from(d - b'0'));
+                    i += 1;
+                }
+                if let Some(f) = field(parent, key) {
+                    out.0[f as usize] = Some(n);
+                }
+                // A fraction or exponent: not a count; skip the rest of the number.
+                if i == start || matches!(b.get(i), Some(b'.' | b'e' | b'E')) {
+                    i = skip_value(b, i)?;
+                }
+            }
+            b'{' if parent.is_none() => i = scan(b, i, Some(key), out)?,
+            _ => i = skip_value(b, i)?,
+        }
+        i = skip_ws(b, i);
+        match b.get(i)? {
+            b',' => i = skip_ws(b, i + 1),
+            b'}' => return Some(i + 1),
+            _ => return None,
+        }
+    }
+}
+
+/// Every count reported so far: each keeps its latest value (streams report running totals).
+#[derive(Debug, Default, Clone, Copy)]
+struct Counts([Option<u64>; FIELDS]);
+
+/// Usage seen so far.
 #[derive(Debug, Default, Clone)]
 struct Seen {
-    wire: Option<Wire>,
-    gemini: Option<GeminiUsage>,
+    counts: Counts,
+    reported: bool,
 }
 
 impl Seen {
-    fn add(&mut self, env: Envelope) {
-        let usage = [
-            env.usage,
-            env.response.and_then(|r| r.usage),
-            env.message.and_then(|m| m.usage),
-        ];
-        for u in usage.into_iter().flatten() {
-            let w = self.wire.get_or_insert_with(Wire::default);
-            macro_rules! latest {
-                ($($f:ident),*) => { $( if u.$f.is_some() { w.$f = u.$f; } )* };
-            }
-            latest!(
-                prompt_tokens,
-                completion_tokens,
-                prompt_tokens_details,
-                completion_tokens_details,
-                input_tokens,
-                output_tokens,
-                input_tokens_details,
-                output_tokens_details,
-                cache_read_input_tokens,
-                cache_creation_input_tokens
-            );
-        }
-        if let Some(g) = env.usage_metadata {
-            self.gemini = Some(g);
+    /// Reads the usage in one body or event, if it reports any. Gemini answers report `usageMetadata`,
+    /// the others `usage`: each body is searched for its own.
+    fn read(&mut self, format: Format, bytes: &[u8]) {
+        let key: &Key = if format == Format::Gemini {
+            &USAGE_METADATA
+        } else {
+            &USAGE
+        };
+        let Some(at) = last_value_at(bytes, key) else {
+            return;
+        };
+        // Parsed into a copy: a malformed report leaves what was seen before.
+        let mut counts = self.counts;
+        if scan(bytes, at, None, &mut counts).is_some() {
+            self.counts = counts;
+            self.reported = true;
         }
     }
 
+    fn get(&self, f: Field) -> u64 {
+        self.counts.0[f as usize].unwrap_or(0)
+    }
+
     fn tokens(&self, format: Format) -> Option<Tokens> {
-        if let Some(g) = self.gemini {
-            let thoughts = g.thoughts_token_count.unwrap_or(0);
-            return Some(Tokens {
-                input: g.prompt_token_count.unwrap_or(0),
-                output: g.candidates_token_count.unwrap_or(0) + thoughts,
-                cached: g.cached_content_token_count.unwrap_or(0),
-                reasoning: thoughts,
-            });
+        if !self.reported {
+            return None;
         }
-        let w = self.wire.as_ref()?;
-        let detail = |d: Option<Details>, f: fn(Details) -> Option<u64>| d.and_then(f).unwrap_or(0);
         Some(match format {
+            Format::Gemini => {
+                let thoughts = self.get(Field::ThoughtsTokenCount);
+                Tokens {
+                    input: self.get(Field::PromptTokenCount),
+                    output: self.get(Field::CandidatesTokenCount) + thoughts,
+                    cached: self.get(Field::CachedContentTokenCount),
+                    reasoning: thoughts,
+                }
+            }
             Format::Anthropic => {
-                let read = w.cache_read_input_tokens.unwrap_or(0);
+                let read = self.get(Field::CacheRead);
                 Tokens {
                     // Anthropic counts cache reads and writes apart from `input_tokens`.
-                    input: w.input_tokens.unwrap_or(0)
-                        + read
-                        + w.cache_creation_input_tokens.unwrap_or(0),
-                    output: w.output_tokens.unwrap_or(0),
+                    input: self.get(Field::InputTokens) + read + self.get(Field::CacheCreation),
+                    output: self.get(Field::OutputTokens),
                     cached: read,
                     reasoning: 0,
                 }
             }
             Format::OpenAiResponses => Tokens {
-                input: w.input_tokens.unwrap_or(0),
-                output: w.output_tokens.unwrap_or(0),
-                cached: detail(w.input_tokens_details, |d| d.cached_tokens),
-                reasoning: detail(w.output_tokens_details, |d| d.reasoning_tokens),
+                input: self.get(Field::InputTokens),
+                output: self.get(Field::OutputTokens),
+                cached: self.get(Field::InputCached),
+                reasoning: self.get(Field::OutputReasoning),
             },
-            Format::OpenAiChat | Format::OpenAiCompletions | Format::Gemini => Tokens {
-                input: w.prompt_tokens.unwrap_or(0),
-                output: w.completion_tokens.unwrap_or(0),
-                cached: detail(w.prompt_tokens_details, |d| d.cached_tokens),
-                reasoning: detail(w.completion_tokens_details, |d| d.reasoning_tokens),
+            Format::OpenAiChat | Format::OpenAiCompletions => Tokens {
+                input: self.get(Field::PromptTokens),
+                output: self.get(Field::CompletionTokens),
+                cached: self.get(Field::PromptCached),
+                reasoning: self.get(Field::CompletionReasoning),
             },
         })
     }
 }
 
-/// The usage in a whole answer body of `format` (a Gemini stream without `alt=sse` is a JSON array).
+/// The usage in a whole answer body of `format`. Usage comes last in every format's answer (and a
+/// Gemini stream without `alt=sse`, a JSON array, reports running totals), so the last report is read.
 pub fn from_body(format: Format, body: &[u8]) -> Option<Tokens> {
     let mut seen = Seen::default();
-    if body.trim_ascii_start().first() == Some(&b'[') {
-        let items: Vec<Envelope> = serde_json::from_slice(body).ok()?;
-        for item in items {
-            seen.add(item);
-        }
-    } else {
-        seen.add(serde_json::from_slice(body).ok()?);
-    }
+    seen.read(format, body);
     seen.tokens(format)
 }
 
@@ -179,11 +295,7 @@ impl StreamTokens {
             return;
         }
         for event in parse_events(events) {
-            if event.data.contains("sage") {
-                if let Ok(env) = serde_json::from_str::<Envelope>(&event.data) {
-                    self.seen.add(env);
-                }
-            }
+            self.seen.read(self.format, event.data.as_bytes());
         }
     }
 
@@ -225,6 +337,22 @@ mod tests {
             {"usageMetadata":{"promptTokenCount":11,"candidatesTokenCount":6}}]"#;
         assert_eq!(from_body(Format::Gemini, gemini_array), t(11, 6, 0, 0));
         assert_eq!(from_body(Format::OpenAiChat, b"not json"), None);
+        // The word inside the answer's text is not the usage.
+        let quoting =
+            br#"{"choices":[{"message":{"content":"see \"usage\": {\"prompt_tokens\": 99}"}}],
+            "usage":{"prompt_tokens":3,"completion_tokens":4},"note":"a \"usage\": 1"}"#;
+        assert_eq!(from_body(Format::OpenAiChat, quoting), t(3, 4, 0, 0));
+        // Values that are not counts are stepped over, whatever their shape.
+        let odd = br#"{"usage":{"prompt_tokens":5,"cost":0.25,"note":"a } \" {","extra":[1,{"a":[2]}],
+            "completion_tokens":2,"prompt_tokens_details":{"cached_tokens":1,"audio_tokens":null}}}"#;
+        assert_eq!(from_body(Format::OpenAiChat, odd), t(5, 2, 1, 0));
+        // Cut off mid-object: nothing is made up.
+        assert_eq!(
+            from_body(Format::OpenAiChat, br#"{"usage":{"prompt_tokens":5,"#),
+            None
+        );
+        // OpenAI streams send `"usage": null` until the last chunk.
+        assert_eq!(from_body(Format::OpenAiChat, br#"{"usage":null}"#), None);
         assert_eq!(from_body(Format::OpenAiChat, br#"{"choices":[]}"#), None);
     }
 
