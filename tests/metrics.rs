@@ -5,7 +5,8 @@ mod common;
 
 use std::collections::BTreeMap;
 
-use common::{baseline_yaml, chat_body, upstream_error, Harness, CLIENT_KEY};
+use common::cli::login_in_browser;
+use common::{accounts_only_yaml, baseline_yaml, chat_body, upstream_error, Harness, CLIENT_KEY};
 use serde_json::Value;
 use switchyard::usage::{Metrics, UsageEvent};
 use switchyard_mock::{Family, MockUpstream};
@@ -477,6 +478,93 @@ async fn not_ready_while_every_credential_cools_down() {
     assert!((500.0..=600.0).contains(&left), "{left}");
     let cooling = [("provider", "openai-compatible"), ("state", "cooling")];
     assert_eq!(total(&s, "switchyard_credentials", &cooling), 1.0);
+}
+
+/// Marks every account as last refreshed a day ago: a token issued moments ago is never refreshed on a
+/// 401 (a refresh would not help), one a day old is.
+fn last_refreshed_yesterday(auth: &std::path::Path) {
+    fn walk(v: &mut Value, yesterday: &str) {
+        match v {
+            Value::Object(map) => {
+                for (k, v) in map.iter_mut() {
+                    if k == "last_refresh" {
+                        *v = Value::from(yesterday);
+                    } else {
+                        walk(v, yesterday);
+                    }
+                }
+            }
+            Value::Array(items) => items.iter_mut().for_each(|v| walk(v, yesterday)),
+            _ => {}
+        }
+    }
+    let path = auth.join("switchyard/accounts.json");
+    let mut list: Value = serde_json::from_slice(&std::fs::read(&path).unwrap()).unwrap();
+    let day_ago = std::time::SystemTime::now() - std::time::Duration::from_secs(24 * 3600);
+    walk(
+        &mut list,
+        &humantime::format_rfc3339_seconds(day_ago).to_string(),
+    );
+    std::fs::write(&path, serde_json::to_vec(&list).unwrap()).unwrap();
+}
+
+#[tokio::test]
+async fn an_account_is_counted_refreshed_and_disabled() {
+    let db = tempfile::tempdir().unwrap();
+    let auth = tempfile::tempdir().unwrap();
+    let mock = MockUpstream::start().await;
+    let yaml = accounts_only_yaml(&mock, auth.path()) + &db_line(&db);
+    let h = Harness::with_config(mock, &yaml).await;
+    assert_eq!(get(&h, "/health/readiness", None).await.status(), 503);
+
+    login_in_browser(&h.config_path(), "codex").await;
+    h.wait_for_model("gpt-5.1-codex", true).await;
+    // A day into the token's life the upstream refuses it once: one refresh, then the resend succeeds.
+    last_refreshed_yesterday(auth.path());
+    h.script_then_text(vec![upstream_error(401).times(1)]);
+    let resp = h
+        .post("/v1/chat/completions", chat_body("gpt-5.1-codex", false))
+        .await;
+    assert_eq!(resp.status(), 200);
+    assert_eq!(h.mock.oauth().refresh_count(), 1);
+
+    let s = scrape(&h, None).await;
+    let refreshed = [("provider", "codex"), ("outcome", "ok")];
+    assert_eq!(
+        total(&s, "switchyard_token_refreshes_total", &refreshed),
+        1.0
+    );
+    let failed = [("outcome", "failed")];
+    assert_eq!(total(&s, "switchyard_token_refreshes_total", &failed), 0.0);
+    let ready = [("provider", "codex"), ("state", "ready")];
+    assert_eq!(total(&s, "switchyard_credentials", &ready), 1.0);
+    let resp = get(&h, "/health/readiness", None).await;
+    let body: Value = resp.json().await.unwrap();
+    assert_eq!(
+        body["credentials"],
+        serde_json::json!({"usable": 1, "total": 1})
+    );
+
+    let out = tokio::process::Command::new(env!("CARGO_BIN_EXE_switchyard"))
+        .args(["account", "codex-user@example.com", "--disable", "--config"])
+        .arg(h.config_path())
+        .output()
+        .await
+        .unwrap();
+    assert!(out.status.success(), "{out:?}");
+    h.wait_for_model("gpt-5.1-codex", false).await;
+    let resp = get(&h, "/health/readiness", None).await;
+    assert_eq!(resp.status(), 503);
+    let body: Value = resp.json().await.unwrap();
+    assert_eq!(
+        body["credentials"],
+        serde_json::json!({"usable": 0, "total": 1})
+    );
+    let reason = body["reasons"][0].as_str().unwrap();
+    assert!(reason.contains("disabled accounts"), "{reason}");
+    let s = scrape(&h, None).await;
+    let disabled = [("provider", "codex"), ("state", "disabled")];
+    assert_eq!(total(&s, "switchyard_credentials", &disabled), 1.0);
 }
 
 /// Needs the request path to hand each finished request to the metrics (the lead's wiring of the usage
