@@ -4,6 +4,7 @@ mod guard;
 mod handlers;
 mod management;
 mod models;
+mod observe;
 mod respond;
 mod translated;
 
@@ -71,6 +72,8 @@ pub struct AppState {
     tls: bool,
     /// `None` until someone logs in: a keys-only proxy never opens the store (or the keychain).
     accounts: ArcSwapOption<AccountStore>,
+    /// The accounts' tokens, for `/metrics` to count refreshes; set with `accounts`.
+    tokens: ArcSwapOption<TokenSource>,
     /// Bumped whenever the config or the account list changes, for a tray or UI to redraw.
     changes: tokio::sync::watch::Sender<u64>,
     usage: Arc<Usage>,
@@ -89,6 +92,7 @@ impl AppState {
             router: Router::new(),
             bound,
             accounts: ArcSwapOption::empty(),
+            tokens: ArcSwapOption::empty(),
             changes: tokio::sync::watch::Sender::new(0),
         }
     }
@@ -100,6 +104,7 @@ impl AppState {
 
     /// Serves the logged-in accounts from now on, next to the config's keys.
     pub fn attach_accounts(&self, accounts: Accounts) {
+        self.tokens.store(Some(accounts.tokens.clone()));
         self.router.set_tokens(accounts.tokens);
         self.accounts.store(Some(accounts.store));
         self.accounts_changed();
@@ -185,6 +190,9 @@ pub const MAX_BODY_BYTES: usize = 64 << 20;
 pub fn router(state: Arc<AppState>, service: Arc<Service>) -> axum::Router {
     axum::Router::new()
         .route("/healthz", get(handlers::healthz))
+        .route("/metrics", get(observe::metrics))
+        .route("/health/liveness", get(observe::liveness))
+        .route("/health/readiness", get(observe::readiness))
         .route("/v1/models", get(models::list_v1))
         .route("/v1/chat/completions", post(handlers::chat_completions))
         .route("/v1/completions", post(handlers::completions))
@@ -234,8 +242,11 @@ async fn gatekeeper(State(state): State<Arc<AppState>>, req: Request, next: Next
     if req.method() == Method::OPTIONS {
         return StatusCode::NO_CONTENT.into_response();
     }
-    // The management routes check the management key themselves; a client key opens nothing there.
-    if req.uri().path() == "/healthz" || management::is_management_path(req.uri().path()) {
+    // The management routes check the management key themselves, `/metrics` the metrics key; a client
+    // key opens nothing there.
+    let path = req.uri().path();
+    if path == "/healthz" || management::is_management_path(path) || observe::is_observe_path(path)
+    {
         return next.run(req).await;
     }
     let keys = guard::presented_keys(req.headers(), req.uri().query());

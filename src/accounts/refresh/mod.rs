@@ -31,6 +31,7 @@
 //! noticed only by re-reading the store before each refresh.
 
 mod clock;
+mod counts;
 mod outcome;
 mod scheduler;
 mod state;
@@ -44,6 +45,7 @@ use time::OffsetDateTime;
 use tokio::sync::Notify;
 
 pub use clock::{Clock, SystemClock, TokioClock};
+pub use counts::RefreshCount;
 
 use super::oauth;
 use super::store::RefreshLock;
@@ -164,6 +166,7 @@ struct Inner {
     entries: Mutex<HashMap<AccountId, Arc<Entry>>>,
     /// Wakes the scheduler to re-plan.
     changed: Notify,
+    counts: counts::RefreshCounts,
 }
 
 impl Inner {
@@ -208,6 +211,7 @@ impl TokenSource {
                 clock,
                 entries: Mutex::new(HashMap::new()),
                 changed: Notify::new(),
+                counts: counts::RefreshCounts::default(),
             }),
         })
     }
@@ -248,6 +252,11 @@ impl TokenSource {
             last_error: state.backoff.as_ref().map(|b| b.reason.clone()),
             unsaved: state.unpersisted,
         }
+    }
+
+    /// Refreshes since start per provider, and how they ended (for `/metrics`).
+    pub fn refresh_counts(&self) -> Vec<RefreshCount> {
+        self.inner.counts.read()
     }
 
     /// Accounts were added, removed or logged in again: the scheduler re-reads the store now and

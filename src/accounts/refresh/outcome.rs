@@ -27,6 +27,7 @@ pub(super) async fn refresh(
         (meta.provider, tokens.clone())
     };
     let Some(refresh_token) = old.refresh() else {
+        inner.counts.record(provider, false);
         return mark_needs_login(
             &inner,
             &id,
@@ -40,6 +41,7 @@ pub(super) async fn refresh(
         Provider::Claude => claude::refresh(&inner.client, &ep.claude, refresh_token).await,
         Provider::Codex => codex::refresh(&inner.client, &ep.codex, refresh_token).await,
     };
+    inner.counts.record(provider, answer.is_ok());
     match answer {
         Ok(grant) => Ok(persist(&inner, &id, &entry, provider, old, grant).await),
         Err(e) if e.needs_login() => mark_needs_login(&inner, &id, &entry, e.to_string()).await,
