@@ -669,3 +669,26 @@ fn the_cli_reports_exports_and_imports_the_history() {
     assert!(out.contains("CLIProxyAPI export: 6 added"), "{out}");
     assert_eq!(UsageStore::open(&other_db).unwrap().count().unwrap(), 9);
 }
+
+#[tokio::test]
+async fn an_import_larger_than_an_ordinary_body_is_taken_whole() {
+    let p = proxy().await;
+    let start = at("2026-11-01T00:00:00Z");
+    let details: Vec<Value> = (0..12_000)
+        .map(|n| {
+            json!({"timestamp": (start + Duration::seconds(n)).format(&Rfc3339).unwrap(),
+                   "latency_ms": 900, "source": "carol@example.com", "auth_index": "0",
+                   "tokens": {"input_tokens": 10, "output_tokens": 2, "reasoning_tokens": 0,
+                              "cached_tokens": 0, "total_tokens": 12}, "failed": false})
+        })
+        .collect();
+    let doc = json!({"version": 1, "usage": {"apis": {"sk-bulk-client": {"models": {"gpt-5": {"details": details}}}}}});
+    assert!(
+        doc.to_string().len() > 2 << 20,
+        "bigger than axum's default body limit"
+    );
+    let (status, result) = call(&p, Method::POST, "usage/import", Some(doc)).await;
+    assert_eq!(status, 200, "{result}");
+    assert_eq!(result["added"], 12_000);
+    assert_eq!(UsageStore::open(&p.db).unwrap().count().unwrap(), 12_000);
+}
