@@ -1,4 +1,4 @@
-//! The usage history over the management API and the CLI, on a real SQLite file: summaries, paged
+//! The usage history over the management API, on a real SQLite file: summaries, paged
 //! events, export and import (ours and CLIProxyAPI v6's), the CLIProxyAPI paths and switches. Events are
 //! written straight into the database file, as the proxy's recorder would.
 
@@ -6,16 +6,16 @@ mod common;
 
 use std::path::{Path, PathBuf};
 
+use common::usage::{at, event, insert, FIXTURE};
 use common::{accounts_only_yaml, Harness};
 use reqwest::Method;
 use serde_json::{json, Value};
 use switchyard::usage::{client_key_label, UsageEvent, UsageStore};
 use switchyard_mock::MockUpstream;
 use time::format_description::well_known::Rfc3339;
-use time::{Duration, OffsetDateTime};
+use time::Duration;
 
 const KEY: &str = "test-management-key";
-const FIXTURE: &str = "tests/fixtures/usage/cliproxyapi-v6-export.json";
 /// The range the hand-written events fall in: 48 hours, so the summary is by hour.
 const FROM: &str = "2026-11-20T00:00:00Z";
 const TO: &str = "2026-11-22T00:00:00Z";
@@ -65,41 +65,6 @@ async fn get(p: &Proxy, path: &str) -> Value {
     body
 }
 
-fn at(text: &str) -> OffsetDateTime {
-    OffsetDateTime::parse(text, &Rfc3339).unwrap()
-}
-
-fn event(
-    id: &str,
-    time: &str,
-    key: &str,
-    model: &str,
-    status: u16,
-    tokens: (u64, u64),
-) -> UsageEvent {
-    UsageEvent {
-        request_id: id.into(),
-        time: at(time),
-        client_key: Some(client_key_label(key)),
-        format: "openai-chat".into(),
-        provider: Some("claude".into()),
-        credential: Some("claude account you@example.com".into()),
-        model: model.into(),
-        upstream_model: Some(format!("{model}-upstream")),
-        stream: true,
-        status,
-        error_class: (status >= 400).then(|| "rate_limited".into()),
-        latency_ms: 1500,
-        ttfb_ms: Some(200),
-        input_tokens: tokens.0,
-        output_tokens: tokens.1,
-        cached_tokens: tokens.0 / 2,
-        reasoning_tokens: tokens.1 / 4,
-        retries: 0,
-        failovers: 0,
-    }
-}
-
 /// Five requests over two days by two client keys, one of them refused upstream.
 fn recorded() -> Vec<UsageEvent> {
     vec![
@@ -146,10 +111,6 @@ fn recorded() -> Vec<UsageEvent> {
             (7, 7),
         ),
     ]
-}
-
-fn insert(db: &Path, events: &[UsageEvent]) {
-    UsageStore::open(db).unwrap().insert(events).unwrap();
 }
 
 fn ids(page: &Value) -> Vec<String> {
@@ -556,118 +517,6 @@ async fn the_usage_and_request_log_switches_are_written_to_the_config() {
     )
     .await;
     assert_eq!(status, 400, "not a boolean");
-}
-
-/// Runs `switchyard <args>` and returns its success, stdout and stderr.
-fn run(args: &[&str]) -> (bool, String, String) {
-    let out = std::process::Command::new(env!("CARGO_BIN_EXE_switchyard"))
-        .args(args)
-        .output()
-        .expect("switchyard runs");
-    (
-        out.status.success(),
-        String::from_utf8_lossy(&out.stdout).into_owned(),
-        String::from_utf8_lossy(&out.stderr).into_owned(),
-    )
-}
-
-/// A config naming a history in `dir`.
-fn cli_config(dir: &Path) -> (String, PathBuf) {
-    let db = dir.join("usage.sqlite");
-    let config = dir.join("config.yaml");
-    std::fs::write(
-        &config,
-        format!(
-            "secret-store: file\nusage-database-path: \"{}\"\n",
-            db.display()
-        ),
-    )
-    .unwrap();
-    (config.display().to_string(), db)
-}
-
-#[test]
-fn the_cli_reports_exports_and_imports_the_history() {
-    let dir = tempfile::tempdir().unwrap();
-    let (config, db) = cli_config(dir.path());
-    let now = OffsetDateTime::now_utc().replace_nanosecond(0).unwrap();
-    let stamp = |t: OffsetDateTime| t.format(&Rfc3339).unwrap();
-    let recent = [
-        event(
-            "c1",
-            &stamp(now - Duration::hours(1)),
-            "laptop",
-            "sonnet",
-            200,
-            (100, 50),
-        ),
-        event(
-            "c2",
-            &stamp(now - Duration::hours(2)),
-            "laptop",
-            "gpt-5",
-            500,
-            (0, 0),
-        ),
-        event(
-            "c3",
-            &stamp(now - Duration::days(3)),
-            "ci",
-            "sonnet",
-            200,
-            (10, 5),
-        ),
-    ];
-    insert(&db, &recent);
-
-    let (ok, out, err) = run(&["usage", "--since", "24h", "--json", "--config", &config]);
-    assert!(ok, "{err}");
-    let report: Value = serde_json::from_str(&out).unwrap();
-    assert_eq!(report["totals"]["requests"], 2, "{out}");
-    assert_eq!(report["totals"]["errors"], 1);
-    assert_eq!(report["bucket"], "hour");
-    let (ok, out, err) = run(&["usage", "--config", &config]);
-    assert!(ok, "{err}");
-    assert!(out.contains("3 requests, 1 errors"), "{out}");
-    assert!(out.contains("MODEL") && out.contains("gpt-5"), "{out}");
-    let (ok, _, err) = run(&["usage", "--since", "soon", "--config", &config]);
-    assert!(!ok && err.contains("7d, 24h"), "{err}");
-
-    let file = dir.path().join("export.json");
-    let (ok, out, err) = run(&[
-        "usage",
-        "export",
-        "--out",
-        file.to_str().unwrap(),
-        "--config",
-        &config,
-    ]);
-    assert!(ok, "{err}");
-    assert!(out.contains("Exported 3 requests"), "{out}");
-
-    let other = tempfile::tempdir().unwrap();
-    let (other_config, other_db) = cli_config(other.path());
-    let (ok, out, err) = run(&[
-        "usage",
-        "import",
-        file.to_str().unwrap(),
-        "--config",
-        &other_config,
-    ]);
-    assert!(ok, "{err}");
-    assert!(out.contains("3 added, 0 already there"), "{out}");
-    let (_, out, _) = run(&[
-        "usage",
-        "import",
-        file.to_str().unwrap(),
-        "--config",
-        &other_config,
-    ]);
-    assert!(out.contains("0 added, 3 already there"), "{out}");
-    let (ok, out, err) = run(&["usage", "import", FIXTURE, "--config", &other_config]);
-    assert!(ok, "{err}");
-    assert!(out.contains("CLIProxyAPI export: 6 added"), "{out}");
-    assert_eq!(UsageStore::open(&other_db).unwrap().count().unwrap(), 9);
 }
 
 #[tokio::test]
