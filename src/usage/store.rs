@@ -274,7 +274,7 @@ pub enum UsageError {
 }
 
 pub struct UsageStore {
-    conn: Connection,
+    pub(super) conn: Connection,
     path: String,
     routes: Routes,
 }
@@ -304,7 +304,7 @@ impl UsageStore {
         Ok(store)
     }
 
-    fn db(&self) -> impl Fn(rusqlite::Error) -> UsageError + '_ {
+    pub(super) fn db(&self) -> impl Fn(rusqlite::Error) -> UsageError + '_ {
         move |source| UsageError::Db {
             path: self.path.clone(),
             source,
@@ -470,21 +470,23 @@ impl UsageStore {
         let mut stmt = self
             .conn
             .prepare_cached(
-                "SELECT * FROM events WHERE id < ?1 \
-                 AND (?3 IS NULL OR model = ?3) AND (?4 IS NULL OR credential = ?4) \
-                 AND (?5 IS NULL OR (status >= 400) = ?5) AND ?2 IS NULL \
-                 ORDER BY id DESC LIMIT ?6",
+                "SELECT * FROM events WHERE id < ?1 AND id >= ?7 AND id < ?8 \
+                 AND (?2 IS NULL OR model = ?2) AND (?3 IS NULL OR credential = ?3) \
+                 AND (?4 IS NULL OR (status >= 400) = ?4) AND (?6 IS NULL OR client_key = ?6) \
+                 ORDER BY id DESC LIMIT ?5",
             )
             .map_err(self.db())?;
         let rows = stmt
             .query_map(
                 params![
                     before,
-                    None::<i64>,
                     query.model,
                     query.credential,
                     query.errors_only.then_some(true),
                     query.limit.clamp(1, 1000),
+                    query.client_key,
+                    query.from.map_or(i64::MIN, |t| ids::lowest(millis(t))),
+                    query.to.map_or(i64::MAX, |t| ids::lowest(millis(t))),
                 ],
                 row_event,
             )
@@ -560,7 +562,11 @@ pub struct EventQuery {
     pub before: Option<(OffsetDateTime, String)>,
     pub model: Option<String>,
     pub credential: Option<String>,
+    pub client_key: Option<String>,
     pub errors_only: bool,
+    /// Only events in `[from, to)`.
+    pub from: Option<OffsetDateTime>,
+    pub to: Option<OffsetDateTime>,
     pub limit: u32,
 }
 
@@ -578,7 +584,7 @@ pub enum GroupBy {
 }
 
 /// One bucket's totals.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Totals {
     pub key: String,
     pub requests: u64,
@@ -590,11 +596,11 @@ pub struct Totals {
     pub reasoning_tokens: u64,
 }
 
-fn millis(t: OffsetDateTime) -> i64 {
+pub(super) fn millis(t: OffsetDateTime) -> i64 {
     i64::try_from(t.unix_timestamp_nanos() / 1_000_000).unwrap_or(i64::MAX)
 }
 
-fn row_event(r: &rusqlite::Row<'_>) -> rusqlite::Result<UsageEvent> {
+pub(super) fn row_event(r: &rusqlite::Row<'_>) -> rusqlite::Result<UsageEvent> {
     let ms: i64 = r.get("time_ms")?;
     Ok(UsageEvent {
         request_id: r.get("request_id")?,
