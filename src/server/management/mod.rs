@@ -6,6 +6,7 @@ mod access;
 mod compat;
 mod compat_auth;
 mod own;
+mod request_log;
 mod ui;
 
 use std::collections::HashMap;
@@ -45,6 +46,7 @@ pub fn router(app: Arc<AppState>, service: Arc<Service>) -> axum::Router<Arc<App
         .nest("/switchyard", own::routes())
         .merge(compat::routes())
         .merge(compat_auth::routes())
+        .merge(request_log::routes())
         .layer(axum::middleware::from_fn_with_state(
             mgmt.clone(),
             access::require_key,
