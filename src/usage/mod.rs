@@ -4,6 +4,7 @@
 //! [`Usage`] is the handle the server and the service share; a request's [`Ledger`] collects what
 //! happened to it and hands the finished event over without ever waiting for the disk.
 
+mod batch;
 pub mod export;
 mod ids;
 mod ledger;

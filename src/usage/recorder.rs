@@ -1,113 +1,57 @@
-//! Recording usage off the request path: a request hands its event to a bounded channel and moves on; a
-//! writer task drains it in batches into SQLite on a blocking thread. When the channel is full (the disk
-//! is slower than the traffic) the event is dropped and counted, never waited for.
+//! Recording usage off the request path: each finished request's event goes to a [`Batcher`] whose
+//! writer inserts batches into the usage database; a full channel drops the event and counts it.
 
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::Arc;
 use std::time::Duration;
 
-use tokio::sync::mpsc;
-
+pub use super::batch::Counters;
+use super::batch::{Batcher, Batching, Sink};
 use super::{UsageEvent, UsageStore};
 
 /// Events waiting to be written before new ones are dropped.
 pub const CHANNEL_CAPACITY: usize = 16_384;
 
-/// At most this many events per transaction.
-const BATCH: usize = 4096;
-/// How long a batch gathers after its first event. The writer sleeps meanwhile instead of waiting on the
-/// channel, so requests never pay for waking it: one wake-up per batch, not per event.
-const BATCH_WAIT: Duration = Duration::from_millis(100);
+/// At most this many events per transaction, gathered for this long after the first.
+const BATCHING: Batching = Batching {
+    max: 4096,
+    wait: Duration::from_millis(100),
+};
 
 #[derive(Clone)]
 pub struct Recorder {
-    tx: mpsc::Sender<UsageEvent>,
-    counters: Arc<Counters>,
+    batcher: Batcher<UsageEvent>,
 }
 
-#[derive(Default)]
-pub struct Counters {
-    pub written: AtomicU64,
-    pub dropped: AtomicU64,
-    pub failed: AtomicU64,
+impl Sink for UsageStore {
+    type Item = UsageEvent;
+
+    fn write(&mut self, batch: Vec<UsageEvent>) -> Result<(), String> {
+        self.insert(&batch).map(drop).map_err(|e| e.to_string())
+    }
 }
 
 impl Recorder {
     /// Starts the writer for `store` with room for `capacity` pending events. The writer ends once
-    /// every `Recorder` clone is dropped and the channel is drained.
+    /// every `Recorder` clone is dropped and the channel is drained. Must run inside a Tokio runtime.
     pub fn start(store: UsageStore, capacity: usize) -> (Recorder, tokio::task::JoinHandle<()>) {
-        let (tx, rx) = mpsc::channel(capacity);
-        let counters = Arc::new(Counters::default());
-        let writer = tokio::spawn(write_loop(store, rx, counters.clone()));
-        (Recorder { tx, counters }, writer)
+        let runtime = tokio::runtime::Handle::current();
+        let (batcher, writer) = Batcher::start(&runtime, "usage events", store, capacity, BATCHING);
+        (Recorder { batcher }, writer)
     }
 
     /// Hands an event to the writer without waiting; a full channel drops it (counted).
     pub fn record(&self, event: UsageEvent) {
-        if self.tx.try_send(event).is_err() {
-            self.counters.dropped.fetch_add(1, Ordering::Relaxed);
-        }
+        self.batcher.send(event);
     }
 
     pub fn counters(&self) -> &Counters {
-        &self.counters
-    }
-}
-
-async fn write_loop(
-    store: UsageStore,
-    mut rx: mpsc::Receiver<UsageEvent>,
-    counters: Arc<Counters>,
-) {
-    let mut store = Some(store);
-    let mut batch = Vec::with_capacity(BATCH);
-    let mut backlog = false;
-    loop {
-        let Some(first) = rx.recv().await else {
-            return;
-        };
-        batch.push(first);
-        // With a backlog there is no point gathering: write the next batch at once.
-        if !backlog {
-            tokio::time::sleep(BATCH_WAIT).await;
-        }
-        while batch.len() < BATCH {
-            match rx.try_recv() {
-                Ok(e) => batch.push(e),
-                Err(_) => break,
-            }
-        }
-        backlog = batch.len() == BATCH;
-        let Some(mut s) = store.take() else {
-            return;
-        };
-        let events = std::mem::take(&mut batch);
-        let n = events.len() as u64;
-        let done = tokio::task::spawn_blocking(move || {
-            let result = s.insert(&events);
-            (s, result)
-        })
-        .await;
-        match done {
-            Ok((s, Ok(_))) => {
-                counters.written.fetch_add(n, Ordering::Relaxed);
-                store = Some(s);
-            }
-            Ok((s, Err(e))) => {
-                tracing::warn!("usage events not recorded: {e}");
-                counters.failed.fetch_add(n, Ordering::Relaxed);
-                store = Some(s);
-            }
-            Err(e) => {
-                tracing::error!("the usage writer stopped: {e}");
-                return;
-            }
-        }
+        self.batcher.counters()
     }
 }
 
 #[cfg(test)]
 mod tests {
+    use std::sync::atomic::Ordering;
+
     use time::OffsetDateTime;
 
     use super::*;
@@ -145,7 +89,7 @@ mod tests {
         for n in 0..10_000 {
             recorder.record(event(n));
         }
-        let counters = recorder.counters.clone();
+        let counters = recorder.batcher.counters().clone();
         drop(recorder);
         writer.await.unwrap();
         assert_eq!(counters.dropped.load(Ordering::Relaxed), 0);
@@ -163,7 +107,7 @@ mod tests {
             recorder.record(event(n));
         }
         assert_eq!(recorder.counters().dropped.load(Ordering::Relaxed), 50);
-        let counters = recorder.counters.clone();
+        let counters = recorder.batcher.counters().clone();
         drop(recorder);
         writer.await.unwrap();
         assert_eq!(counters.written.load(Ordering::Relaxed), 100);

@@ -7,6 +7,7 @@ mod compat;
 mod compat_auth;
 mod compat_usage;
 mod own;
+mod request_log;
 mod ui;
 
 use std::collections::HashMap;
@@ -47,6 +48,7 @@ pub fn router(app: Arc<AppState>, service: Arc<Service>) -> axum::Router<Arc<App
         .merge(compat::routes())
         .merge(compat_auth::routes())
         .merge(compat_usage::routes())
+        .merge(request_log::routes())
         .layer(axum::middleware::from_fn_with_state(
             mgmt.clone(),
             access::require_key,
