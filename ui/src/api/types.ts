@@ -247,16 +247,17 @@ export interface UsageExport {
   switchyard?: { version: number; events: UsageEvent[] };
 }
 
+// Unset filters may be passed as `undefined`: the client leaves them out of the call.
 export interface UsageRange {
-  from?: string;
-  to?: string;
+  from?: string | undefined;
+  to?: string | undefined;
 }
 
 export interface EventsQuery extends UsageRange {
-  before?: string;
-  limit?: number;
-  model?: string;
-  credential?: string;
-  clientKey?: string;
-  errorsOnly?: boolean;
+  before?: string | undefined;
+  limit?: number | undefined;
+  model?: string | undefined;
+  credential?: string | undefined;
+  clientKey?: string | undefined;
+  errorsOnly?: boolean | undefined;
 }
