@@ -189,9 +189,9 @@ test.describe("screenshots", () => {
 /** Real requests through the proxy to the mock upstream: what the request path records. */
 test.describe("requests through the proxy", () => {
   test.use({
-    yardConfig: (mock) => `claude-api-key:
+    yardConfig: `claude-api-key:
   - api-key: "sk-mock-claude"
-    base-url: http://${mock}/anthropic
+    base-url: http://{mock}/anthropic
 `,
   });
 

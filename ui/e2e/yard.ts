@@ -83,9 +83,9 @@ endpoints:
 ${extra}`;
 }
 
-export const test = base.extend<{ yard: Yard; signedIn: Page; yardConfig: (mock: string) => string }>({
-  /** YAML appended to the config (e.g. upstream keys at the mock, whose address it is given). */
-  yardConfig: [() => "", { option: true }],
+export const test = base.extend<{ yard: Yard; signedIn: Page; yardConfig: string }>({
+  /** YAML appended to the config (e.g. upstream keys at the mock); `{mock}` stands for the mock's address. */
+  yardConfig: ["", { option: true }],
   yard: async ({ yardConfig }, use) => {
     const dir = mkdtempSync(join(tmpdir(), "switchyard-e2e-"));
     const children: ChildProcess[] = [];
@@ -94,7 +94,7 @@ export const test = base.extend<{ yard: Yard; signedIn: Page; yardConfig: (mock:
       children.push(mock.child);
       const configPath = join(dir, "config.yaml");
       const mockAddr = mock.match[1] ?? "";
-      const initialConfig = configYaml(mockAddr, dir, yardConfig(mockAddr));
+      const initialConfig = configYaml(mockAddr, dir, yardConfig.replaceAll("{mock}", mockAddr));
       writeFileSync(configPath, initialConfig);
       const proxy = await startProcess(join(BIN, "switchyard"), ["serve", "--config", configPath], /listening on (http\S+)/);
       children.push(proxy.child);
