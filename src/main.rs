@@ -1,6 +1,8 @@
-//! The headless `switchyard` binary: serve, check a config, list models, log into accounts.
+//! The headless `switchyard` binary: serve, check a config, list models, log into accounts, read the
+//! usage history.
 
 mod accounts_cli;
+mod usage_cli;
 
 use std::io::{IsTerminal, Write};
 use std::path::{Path, PathBuf};
@@ -61,6 +63,8 @@ enum Command {
     Import(accounts_cli::ImportArgs),
     /// Write an account as a CLIProxyAPI auth file.
     Export(accounts_cli::ExportArgs),
+    /// Requests and tokens by model and credential; `usage export` / `usage import` move the history.
+    Usage(usage_cli::UsageArgs),
 }
 
 #[derive(Subcommand)]
@@ -83,6 +87,7 @@ fn main() -> ExitCode {
         Command::Logout(args) => accounts_cli::logout(args),
         Command::Import(args) => accounts_cli::import(args),
         Command::Export(args) => accounts_cli::export(args),
+        Command::Usage(args) => usage_cli::usage(args),
     };
     match result {
         Ok(code) => code,

@@ -5,6 +5,7 @@
 
 mod hub;
 mod settings;
+mod usage;
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -15,6 +16,9 @@ use time::OffsetDateTime;
 
 pub use hub::{AccountsHub, AccountsWatch, Opened};
 pub use settings::{SettingsPatch, SettingsView};
+pub use usage::{
+    EventsPage, EventsQuery, ImportResult, RecorderView, RequestDetail, TodayUsage, UsageSummary,
+};
 
 use crate::accounts::login::{AccountSummary, LoginId, LoginMethod, LoginStatus, LoginTicket};
 use crate::accounts::quota::Quota;

@@ -18,6 +18,10 @@ pub struct SettingsView {
     /// `direct`, a proxy URL, or absent (the environment's proxy, if any).
     pub proxy_url: Option<String>,
     pub debug: bool,
+    /// Record one usage event per request (`usage-statistics-enabled`).
+    pub usage_statistics_enabled: bool,
+    /// Keep each request's full exchange (`request-log`).
+    pub request_log: bool,
 }
 
 /// Settings to change; absent fields stay as they are.
@@ -31,6 +35,8 @@ pub struct SettingsPatch {
     /// `""` goes back to the environment's proxy.
     pub proxy_url: Option<String>,
     pub debug: Option<bool>,
+    pub usage_statistics_enabled: Option<bool>,
+    pub request_log: Option<bool>,
 }
 
 impl Service {
@@ -50,6 +56,8 @@ impl Service {
                 ProxySetting::Url(url) => url.clone(),
             }),
             debug: c.debug,
+            usage_statistics_enabled: c.usage.enabled,
+            request_log: c.usage.request_log,
         }
     }
 
@@ -83,6 +91,12 @@ impl Service {
         }
         if let Some(debug) = patch.debug {
             edits.push((&["debug"], Scalar::Bool(debug)));
+        }
+        if let Some(enabled) = patch.usage_statistics_enabled {
+            edits.push((&["usage-statistics-enabled"], Scalar::Bool(enabled)));
+        }
+        if let Some(enabled) = patch.request_log {
+            edits.push((&["request-log"], Scalar::Bool(enabled)));
         }
         let warnings = self
             .edit_config(|text| {

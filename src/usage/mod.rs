@@ -4,8 +4,10 @@
 //! [`Usage`] is the handle the server and the service share; a request's [`Ledger`] collects what
 //! happened to it and hands the finished event over without ever waiting for the disk.
 
+pub mod export;
 mod ledger;
 pub mod metrics;
+mod query;
 mod recorder;
 pub mod request_log;
 mod store;
@@ -22,6 +24,7 @@ use time::OffsetDateTime;
 
 pub use ledger::Ledger;
 pub use metrics::Metrics;
+pub use query::{Bucket, Report, MAX_BUCKETS};
 pub use recorder::{Counters, Recorder, CHANNEL_CAPACITY};
 pub use store::{EventQuery, GroupBy, Totals, UsageError, UsageStore};
 

@@ -58,7 +58,7 @@ pub enum UsageError {
 }
 
 pub struct UsageStore {
-    conn: Connection,
+    pub(super) conn: Connection,
     path: String,
 }
 
@@ -83,7 +83,7 @@ impl UsageStore {
         Ok(store)
     }
 
-    fn db(&self) -> impl Fn(rusqlite::Error) -> UsageError + '_ {
+    pub(super) fn db(&self) -> impl Fn(rusqlite::Error) -> UsageError + '_ {
         move |source| UsageError::Db {
             path: self.path.clone(),
             source,
@@ -234,7 +234,8 @@ impl UsageStore {
             .prepare_cached(
                 "SELECT * FROM events WHERE (time_ms, request_id) < (?1, ?2) \
                  AND (?3 IS NULL OR model = ?3) AND (?4 IS NULL OR credential = ?4) \
-                 AND (?5 IS NULL OR (status >= 400) = ?5) \
+                 AND (?5 IS NULL OR (status >= 400) = ?5) AND (?7 IS NULL OR client_key = ?7) \
+                 AND time_ms >= ?8 AND time_ms < ?9 \
                  ORDER BY time_ms DESC, request_id DESC LIMIT ?6",
             )
             .map_err(self.db())?;
@@ -247,6 +248,9 @@ impl UsageStore {
                     query.credential,
                     query.errors_only.then_some(true),
                     query.limit.clamp(1, 1000),
+                    query.client_key,
+                    query.from.map_or(i64::MIN, millis),
+                    query.to.map_or(i64::MAX, millis),
                 ],
                 row_event,
             )
@@ -280,7 +284,11 @@ pub struct EventQuery {
     pub before: Option<(OffsetDateTime, String)>,
     pub model: Option<String>,
     pub credential: Option<String>,
+    pub client_key: Option<String>,
     pub errors_only: bool,
+    /// Only events in `[from, to)`.
+    pub from: Option<OffsetDateTime>,
+    pub to: Option<OffsetDateTime>,
     pub limit: u32,
 }
 
@@ -298,7 +306,7 @@ pub enum GroupBy {
 }
 
 /// One bucket's totals.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Totals {
     pub key: String,
     pub requests: u64,
@@ -310,11 +318,11 @@ pub struct Totals {
     pub reasoning_tokens: u64,
 }
 
-fn millis(t: OffsetDateTime) -> i64 {
+pub(super) fn millis(t: OffsetDateTime) -> i64 {
     i64::try_from(t.unix_timestamp_nanos() / 1_000_000).unwrap_or(i64::MAX)
 }
 
-fn row_event(r: &rusqlite::Row<'_>) -> rusqlite::Result<UsageEvent> {
+pub(super) fn row_event(r: &rusqlite::Row<'_>) -> rusqlite::Result<UsageEvent> {
     let ms: i64 = r.get("time_ms")?;
     Ok(UsageEvent {
         request_id: r.get("request_id")?,

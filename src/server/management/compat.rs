@@ -64,6 +64,11 @@ async fn config_json(State(m): Mgmt) -> Response {
         map.insert("debug".into(), json!(s.debug));
         map.insert("request-retry".into(), json!(s.request_retry));
         map.insert("proxy-url".into(), json!(s.proxy_url.unwrap_or_default()));
+        map.insert(
+            "usage-statistics-enabled".into(),
+            json!(s.usage_statistics_enabled),
+        );
+        map.insert("request-log".into(), json!(s.request_log));
         let routing = map.entry("routing").or_insert_with(|| json!({}));
         if let Value::Object(routing) = routing {
             routing.insert("strategy".into(), json!(s.strategy));
@@ -213,11 +218,17 @@ async fn delete_api_keys(State(m): Mgmt, Query(q): Query<ListDelete>) -> Respons
 
 /// CLIProxyAPI's scalar settings: the path, the key its `GET` answers with, and the settings field
 /// (in [`crate::service::SettingsView`] and [`SettingsPatch`]) behind it.
-const SCALARS: [(&str, &str, &str); 4] = [
+const SCALARS: [(&str, &str, &str); 6] = [
     ("/debug", "debug", "debug"),
     ("/routing/strategy", "strategy", "strategy"),
     ("/proxy-url", "proxy-url", "proxy_url"),
     ("/request-retry", "request-retry", "request_retry"),
+    (
+        "/usage-statistics-enabled",
+        "usage-statistics-enabled",
+        "usage_statistics_enabled",
+    ),
+    ("/request-log", "request-log", "request_log"),
 ];
 
 /// `GET` → `{"<key>": value}`; `PUT`/`PATCH` `{"value": …}` → `{"status": "ok"}`; `DELETE proxy-url`

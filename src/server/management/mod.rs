@@ -5,6 +5,7 @@
 mod access;
 mod compat;
 mod compat_auth;
+mod compat_usage;
 mod own;
 mod ui;
 
@@ -45,6 +46,7 @@ pub fn router(app: Arc<AppState>, service: Arc<Service>) -> axum::Router<Arc<App
         .nest("/switchyard", own::routes())
         .merge(compat::routes())
         .merge(compat_auth::routes())
+        .merge(compat_usage::routes())
         .layer(axum::middleware::from_fn_with_state(
             mgmt.clone(),
             access::require_key,
@@ -60,6 +62,9 @@ pub fn router(app: Arc<AppState>, service: Arc<Service>) -> axum::Router<Arc<App
         .nest("/v0/management", api.with_state(mgmt.clone()))
         .merge(page.with_state(mgmt))
 }
+
+/// The largest usage import accepted: a year of heavy use exported by CLIProxyAPI is tens of MB.
+const IMPORT_BODY_LIMIT: usize = 64 << 20;
 
 /// The HTTP status of a service failure, on every management route.
 fn status_of(kind: ErrorKind) -> StatusCode {

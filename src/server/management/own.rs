@@ -4,15 +4,17 @@
 use std::sync::Arc;
 
 use axum::extract::rejection::{JsonRejection, QueryRejection};
-use axum::extract::{Path, Query, State};
+use axum::extract::{DefaultBodyLimit, Path, Query, State};
 use axum::routing::{get, patch, post};
 use axum::{Json, Router};
 use serde::Deserialize;
 use serde_json::{json, Value};
 
-use super::{bad_body, Management};
+use super::{bad_body, Management, IMPORT_BODY_LIMIT};
 use crate::accounts::Provider;
-use crate::service::{AccountPatch, LoginMethodName, Result, ServiceError, SettingsPatch};
+use crate::service::{
+    AccountPatch, EventsQuery, LoginMethodName, Result, ServiceError, SettingsPatch,
+};
 
 type Mgmt = State<Arc<Management>>;
 type Body<T> = std::result::Result<Json<T>, JsonRejection>;
@@ -39,6 +41,15 @@ pub fn routes() -> Router<Arc<Management>> {
             get(api_keys).post(create_api_key).delete(revoke_api_key),
         )
         .route("/logs", get(logs))
+        .route("/usage", get(usage_summary))
+        .route("/usage/events", get(usage_events))
+        .route("/usage/events/{id}", get(usage_event))
+        .route("/usage/since", get(usage_since))
+        .route("/usage/export", get(export_usage))
+        .route(
+            "/usage/import",
+            post(import_usage).layer(DefaultBodyLimit::max(IMPORT_BODY_LIMIT)),
+        )
 }
 
 /// The body, or the reason it is not one this call takes.
@@ -175,4 +186,59 @@ async fn logs(State(m): Mgmt, q: Asked<LogsQuery>) -> Answer {
     let q = query(q)?;
     let level = q.level.as_deref().unwrap_or("info");
     to_json(m.service.logs(q.after, level, q.limit.unwrap_or(200))?)
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct SummaryQuery {
+    from: Option<String>,
+    to: Option<String>,
+    bucket: Option<String>,
+}
+
+async fn usage_summary(State(m): Mgmt, q: Asked<SummaryQuery>) -> Answer {
+    let q = query(q)?;
+    let summary = m
+        .service
+        .usage_summary(q.from.as_deref(), q.to.as_deref(), q.bucket.as_deref())
+        .await?;
+    to_json(summary)
+}
+
+async fn usage_events(State(m): Mgmt, q: Asked<EventsQuery>) -> Answer {
+    to_json(m.service.usage_events(query(q)?).await?)
+}
+
+async fn usage_event(State(m): Mgmt, Path(id): Path<String>) -> Answer {
+    to_json(m.service.usage_event(&id).await?)
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct SinceQuery {
+    from: String,
+}
+
+async fn usage_since(State(m): Mgmt, q: Asked<SinceQuery>) -> Answer {
+    to_json(m.service.usage_since(&query(q)?.from).await?)
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RangeQuery {
+    from: Option<String>,
+    to: Option<String>,
+}
+
+async fn export_usage(State(m): Mgmt, q: Asked<RangeQuery>) -> Answer {
+    let q = query(q)?;
+    to_json(
+        m.service
+            .export_usage(q.from.as_deref(), q.to.as_deref())
+            .await?,
+    )
+}
+
+async fn import_usage(State(m): Mgmt, b: Body<Value>) -> Answer {
+    to_json(m.service.import_usage(body(b)?).await?)
 }
