@@ -4,6 +4,7 @@
 #
 #   bench/profile.sh json      # chat→compat JSON passthrough (the mock answers `text`)
 #   bench/profile.sh stream    # chat→Claude translated stream (the mock answers `long`: 40 deltas)
+#   USAGE=off bench/profile.sh json   # the same with usage recording off (default on)
 #
 # Uses the release binaries (cargo build --release -p switchyard -p switchyard-mock --bins). Prints
 # requests, total instructions and instructions per request, and leaves the profile in bench/out/ for
@@ -13,6 +14,7 @@ ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 TARGET=${CARGO_TARGET_DIR:-$ROOT/target}
 SCENARIO=${1:-json}
 SECONDS_MEASURED=${PROFILE_SECONDS:-15}
+case ${USAGE:-on} in on) usage=true ;; off) usage=false ;; *) echo "USAGE must be on or off" >&2; exit 2 ;; esac
 for tool in valgrind callgrind_control callgrind_annotate wrk curl; do
     command -v "$tool" >/dev/null || { echo "$0: $tool is missing (apt-get install valgrind wrk curl)" >&2; exit 1; }
 done
@@ -40,6 +42,8 @@ cat >"$work/config.yaml" <<EOF
 host: 127.0.0.1
 port: $port
 api-keys: [sy-profile-key]
+usage-statistics-enabled: $usage
+usage-database-path: "$work/usage.sqlite"
 claude-api-key: [{api-key: sk-claude-1, base-url: "$mock/anthropic"}]
 openai-compatibility:
   - name: mockcompat
@@ -72,5 +76,5 @@ result=$(wrk -t1 -c1 -d"${SECONDS_MEASURED}s" -s "$work/request.lua" "$url")
 callgrind_control -d >/dev/null
 requests=$(sed -n 's/^ *\([0-9]*\) requests in.*/\1/p' <<<"$result")
 total=$(callgrind_annotate "$profile.1" 2>/dev/null | sed -n 's/^ *\([0-9,]*\) .*PROGRAM TOTALS.*/\1/p' | tr -d ,)
-echo "$SCENARIO: $requests requests, $total instructions, $((total / requests)) instructions per request"
+echo "$SCENARIO (usage ${USAGE:-on}): $requests requests, $total instructions, $((total / requests)) instructions per request"
 echo "profile: $profile.1"

@@ -204,9 +204,15 @@ class Mock:
 
 # ------------------------------------------------------------------------------------- the servers
 
-def switchyard_config(mock_url: str, port: int) -> dict:
+# Usage recording (`usage-statistics-enabled`) for the Switchyard rows: `--usage on|off`.
+USAGE = {"on": True}
+
+
+def switchyard_config(mock_url: str, port: int, workdir: Path) -> dict:
     return {
         "host": "127.0.0.1", "port": port, "api-keys": [CLIENT_KEY],
+        "usage-statistics-enabled": USAGE["on"],
+        "usage-database-path": str(workdir / f"usage-{port}.sqlite"),
         "claude-api-key": [{"api-key": "sk-claude-1", "base-url": mock_url + "/anthropic"}],
         "codex-api-key": [{"api-key": "sk-codex-1", "base-url": mock_url + "/codex"}],
         "gemini-api-key": [{"api-key": "sk-gemini-1", "base-url": mock_url + "/gemini"}],
@@ -221,7 +227,7 @@ def switchyard_config(mock_url: str, port: int) -> dict:
 def start_switchyard(workdir: Path, mock_url: str, cpu: str | None) -> tuple[subprocess.Popen, int]:
     port = free_port()
     cfg = workdir / "switchyard.yaml"
-    cfg.write_text(json.dumps(switchyard_config(mock_url, port), indent=1))  # JSON is YAML
+    cfg.write_text(json.dumps(switchyard_config(mock_url, port, workdir), indent=1))  # JSON is YAML
     proc = subprocess.Popen(pinned([str(SY_BIN), "serve", "--config", str(cfg)], cpu),
                             stdout=open(workdir / "switchyard.stdout.log", "ab"),
                             stderr=open(workdir / "switchyard.stderr.log", "ab"), stdin=subprocess.DEVNULL)
@@ -411,7 +417,7 @@ def startup_runs(workdir: Path, mock_url: str, runs: int) -> dict:
         d = workdir / f"startup{i}"
         d.mkdir(exist_ok=True)
         cfg = d / "switchyard.yaml"
-        cfg.write_text(json.dumps(switchyard_config(mock_url, port)))
+        cfg.write_text(json.dumps(switchyard_config(mock_url, port, d)))
         err = open(d / "stderr.log", "wb")
         # The child inherits this process's affinity: switch to the server's CPU just for the spawn rather
         # than exec through taskset, which would add its own start-up to the measurement.
@@ -698,7 +704,12 @@ def main() -> int:
     ap.add_argument("--no-doc", action="store_true", help="print the table, do not write docs/performance.md")
     ap.add_argument("--command", default="bench/run.sh", help="the command line to record in the doc")
     ap.add_argument("--render", metavar="RESULTS_JSON", help="only rewrite the doc from an earlier run's results")
+    ap.add_argument("--usage", choices=["on", "off"], default="on",
+                    help="usage recording in the Switchyard rows (bench/usage.sh compares the two)")
+    ap.add_argument("--only-switchyard", action="store_true", help="skip the direct rows (and LiteLLM)")
+    ap.add_argument("--results", metavar="PATH", help="also copy results.json here")
     args = ap.parse_args()
+    USAGE["on"] = args.usage == "on"
     if args.render:
         res = json.loads(Path(args.render).read_text())
         evaluate(res)
@@ -760,7 +771,7 @@ def main() -> int:
 
         # 2. Direct to the mock, the mock being the server under test.
         pin(mock.proc.pid, SERVER_CPU)
-        for sc in scenarios:
+        for sc in ([] if args.only_switchyard else scenarios):
             if sc["family"] is None:
                 req = {"method": "GET", "path": "/compat/v1/models", "headers": {"authorization": "Bearer sk-compat-1"},
                        "body": None}
@@ -784,7 +795,7 @@ def main() -> int:
                 quiet["cells"].append(r["load"])
 
         # 3. LiteLLM.
-        if not args.no_litellm:
+        if not args.no_litellm and not args.only_switchyard:
             pin(mock.proc.pid, CLIENT_CPU)
             log("starting LiteLLM (Python start-up takes a while)")
             lt, lt_port = start_litellm(workdir, mock.url, SERVER_CPU)
@@ -833,7 +844,10 @@ def main() -> int:
 
     evaluate(res)
     res["notes"] = notes_for(res)
+    res["usage"] = args.usage
     (workdir / "results.json").write_text(json.dumps(res, indent=1, default=str))
+    if args.results:
+        shutil.copy(workdir / "results.json", args.results)
     doc = build_doc(res, args, args.command)
     print(doc)
     if not args.no_doc:

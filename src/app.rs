@@ -16,6 +16,9 @@ use crate::service::{AccountsHub, AccountsWatch, Service};
 /// How often the config file is checked for edits.
 const RELOAD_POLL: Duration = Duration::from_secs(1);
 
+/// How long a shutdown waits for the usage writer to commit what it was handed.
+const USAGE_FLUSH: Duration = Duration::from_secs(3);
+
 /// Called with the config at start and after every good reload (log level, tray state, …).
 pub type ConfigHook = Arc<dyn Fn(&Config) + Send + Sync>;
 
@@ -245,6 +248,8 @@ impl RunningProxy {
             Ok(Err(e)) => tracing::error!("server stopped with an error: {e}"),
             Err(e) => tracing::error!("server task failed: {e}"),
         }
+        // The writer commits in batches; the last requests' events are still on their way.
+        self.service.usage().flush(USAGE_FLUSH).await;
     }
 
     /// Resolves if the server stops on its own (it should not); for the binary's main loop.

@@ -109,7 +109,7 @@ async fn connect_errors_fail_over_to_a_working_key() {
         .local_addr()
         .unwrap();
     let yaml = format!(
-        "port: 0\napi-keys: [{CLIENT_KEY}]\nrouting: {{strategy: fill-first}}\nclaude-api-key:\n  - {{api-key: sk-dead, base-url: 'http://{dead}'}}\n  - {{api-key: sk-live, base-url: '{}'}}\n",
+        "port: 0\nusage-database-path: usage.sqlite\napi-keys: [{CLIENT_KEY}]\nrouting: {{strategy: fill-first}}\nclaude-api-key:\n  - {{api-key: sk-dead, base-url: 'http://{dead}'}}\n  - {{api-key: sk-live, base-url: '{}'}}\n",
         mock.base_url(switchyard_mock::Family::Claude)
     );
     let h = Harness::with_config(mock, &yaml).await;

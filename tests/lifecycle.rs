@@ -151,7 +151,7 @@ async fn global_and_per_entry_proxy_urls_carry_upstream_traffic() {
     let (entry, entry_count) = counting_proxy().await;
     let mock = MockUpstream::start().await;
     let yaml = format!(
-        "port: 0\napi-keys: [{CLIENT_KEY}]\nproxy-url: {global}\nclaude-api-key:\n  - {{api-key: sk-a, base-url: '{claude}'}}\ngemini-api-key:\n  - {{api-key: sk-g, base-url: '{gemini}', proxy-url: {entry}}}\n",
+        "port: 0\nusage-database-path: usage.sqlite\napi-keys: [{CLIENT_KEY}]\nproxy-url: {global}\nclaude-api-key:\n  - {{api-key: sk-a, base-url: '{claude}'}}\ngemini-api-key:\n  - {{api-key: sk-g, base-url: '{gemini}', proxy-url: {entry}}}\n",
         claude = mock.base_url(Family::Claude),
         gemini = mock.base_url(Family::Gemini),
     );
@@ -294,7 +294,7 @@ async fn tls_serves_https_with_the_configured_certificate() {
     std::fs::write(dir.path().join("key.pem"), cert.signing_key.serialize_pem()).unwrap();
     // Relative paths resolve against the config file's folder.
     let yaml = format!(
-        "port: 0\napi-keys: [{CLIENT_KEY}]\ntls: {{enable: true, cert: cert.pem, key: key.pem}}\nclaude-api-key:\n  - {{api-key: sk-a, base-url: '{}'}}\n",
+        "port: 0\nusage-database-path: usage.sqlite\napi-keys: [{CLIENT_KEY}]\ntls: {{enable: true, cert: cert.pem, key: key.pem}}\nclaude-api-key:\n  - {{api-key: sk-a, base-url: '{}'}}\n",
         mock.base_url(Family::Claude)
     );
     let path = dir.path().join("config.yaml");
@@ -386,7 +386,7 @@ async fn a_socks5_proxy_url_carries_upstream_traffic() {
     let (socks, count) = counting_socks5().await;
     let mock = MockUpstream::start().await;
     let yaml = format!(
-        "port: 0\napi-keys: [{CLIENT_KEY}]\ncodex-api-key:\n  - {{api-key: sk-c, base-url: '{}', proxy-url: '{socks}'}}\n",
+        "port: 0\nusage-database-path: usage.sqlite\napi-keys: [{CLIENT_KEY}]\ncodex-api-key:\n  - {{api-key: sk-c, base-url: '{}', proxy-url: '{socks}'}}\n",
         mock.base_url(Family::Codex)
     );
     let h = Harness::with_config(mock, &yaml).await;

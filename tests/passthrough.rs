@@ -253,6 +253,7 @@ async fn aliases_prefixes_and_entry_headers() {
     let mock = switchyard_mock::MockUpstream::start().await;
     let yaml = format!(
         r#"port: 0
+usage-database-path: usage.sqlite
 api-keys: [k]
 claude-api-key:
   - api-key: sk-team

@@ -24,7 +24,7 @@ fn config_yaml(mock: &MockUpstream, auth: &Path) -> String {
         1,
     );
     format!(
-        "# Switchyard for the tests\nhost: 127.0.0.1\nport: 0 # any free port\n\
+        "# Switchyard for the tests\nhost: 127.0.0.1\nport: 0 # any free port\nusage-database-path: usage.sqlite\n\
          api-keys:\n  - \"{CLIENT_KEY}\"\n\n# how to pick an account\nrouting:\n  strategy: round-robin\n\
          request-retry: 1\nmax-retry-interval: 0\nshutdown-timeout: 2\n\
          auth-dir: \"{}\"\nsecret-store: file\n{endpoints}",
@@ -184,7 +184,7 @@ async fn settings_and_keys_edit_the_config_in_place_and_apply_at_once() {
     let after = std::fs::read_to_string(&path).unwrap();
     for kept in [
         "# Switchyard for the tests\n",
-        "port: 0 # any free port\n",
+        "port: 0 # any free port\nusage-database-path: usage.sqlite\n",
         "# how to pick an account\n",
     ] {
         assert!(after.contains(kept), "lost {kept:?}:\n{after}");

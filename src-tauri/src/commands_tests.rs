@@ -48,9 +48,8 @@ impl Fixture {
         std::fs::write(
             &config,
             format!(
-                "host: 127.0.0.1\nport: 0\napi-keys: [{CLIENT_KEY}]\nauth-dir: \"{}\"\nsecret-store: file\nshutdown-timeout: 1\nusage-database-path: \"{}\"\n",
-                auth.display(),
-                fixture.dir.path().join("usage.sqlite").display()
+                "host: 127.0.0.1\nport: 0\nusage-database-path: usage.sqlite\napi-keys: [{CLIENT_KEY}]\nauth-dir: \"{}\"\nsecret-store: file\nshutdown-timeout: 1\n",
+                auth.display()
             ),
         )
         .expect("write config");

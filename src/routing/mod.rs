@@ -21,6 +21,7 @@ use crate::accounts::AccountId;
 use crate::config::{Config, Credential, CredentialAuth, Provider, Strategy};
 use crate::providers::{self, native_format, Call, HttpClients, Outbound, Path, ToolNames};
 use crate::translate::{self, ir, StreamOptions, TranslateError};
+use crate::usage::Ledger;
 use crate::wire::body::JsonBody;
 use crate::wire::Format;
 
@@ -66,6 +67,11 @@ impl RequestBody {
             json: None,
             ir: None,
         }
+    }
+
+    /// The body exactly as the client sent it.
+    pub fn bytes(&self) -> &Bytes {
+        &self.raw
     }
 
     /// The bytes to send as they are, with `model` set to the upstream's name.
@@ -269,12 +275,14 @@ impl Router {
         &self.cooldowns
     }
 
-    /// Sends `req` to the best available credential, failing over as the config allows.
+    /// Sends `req` to the best available credential, failing over as the config allows. Every attempt is
+    /// entered in `ledger`.
     pub async fn execute(
         &self,
         config: &Config,
         registry: &Registry,
         mut req: Request<'_>,
+        ledger: &mut Ledger,
     ) -> Result<Committed, RouteError> {
         let entry = registry
             .get(req.model)
@@ -318,7 +326,12 @@ impl Router {
                 }
                 attempts += 1;
                 tried_any = true;
-                match self.attempt(config, route, &mut req).await {
+                ledger.attempt(
+                    route.cred.provider.name(),
+                    &route.cred.label,
+                    &route.upstream_model,
+                );
+                match self.attempt(config, route, &mut req, ledger).await {
                     Attempt::Done(committed) => {
                         self.cooldowns.succeed(&route.cred.id, model);
                         return Ok(committed);
@@ -389,7 +402,13 @@ impl Router {
         by_priority
     }
 
-    async fn attempt(&self, config: &Config, route: &Route, req: &mut Request<'_>) -> Attempt {
+    async fn attempt(
+        &self,
+        config: &Config,
+        route: &Route,
+        req: &mut Request<'_>,
+        ledger: &mut Ledger,
+    ) -> Attempt {
         let cred = &route.cred;
         let client_stream = matches!(req.call, Call::Generate { stream: true });
         let (format, call, gemini_sse, body, translation) =
@@ -507,6 +526,9 @@ impl Router {
         let resp = loop {
             let up = providers::build(cred, &outbound, &secret);
             tracing::debug!(credential = %cred.label, url = %up.url, "sending upstream");
+            if ledger.capturing() {
+                ledger.attempt_sent(&cred.label, &up.method, &up.url, &up.headers, &up.body);
+            }
             let sent = client
                 .request(up.method, up.url)
                 .headers(up.headers)
@@ -533,6 +555,7 @@ impl Router {
         let status = resp.status();
         let headers = resp.headers().clone();
         if status.is_success() {
+            ledger.attempt_answered(status.as_u16(), &headers, None);
             let mut stream = resp.bytes_stream().boxed();
             // Wait for the first bytes before committing: a connection that dies now can still fail over.
             return match stream.next().await {
@@ -559,6 +582,7 @@ impl Router {
             };
         }
         let body = read_capped(resp).await;
+        ledger.attempt_answered(status.as_u16(), &headers, Some(&body));
         let hint = providers::retry_hint(cred.provider, &headers, &body);
         let failure = Failure::Status {
             status: status.as_u16(),

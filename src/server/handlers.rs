@@ -7,13 +7,19 @@ use axum::extract::{Path, State};
 use axum::response::Response;
 use bytes::Bytes;
 use http::request::Parts;
+use http::HeaderValue;
 
-use super::{respond, AppState, MAX_BODY_BYTES};
+use super::{respond, AppState, ClientKey, MAX_BODY_BYTES};
 use crate::providers::Call;
 use crate::routing::{Request, RequestBody};
+use crate::usage::Ledger;
 use crate::wire::body::JsonBody;
 use crate::wire::error::ErrorKind;
 use crate::wire::Format;
+
+/// Names the request in the usage history and the request log (`request-log-by-id`). Not `x-request-id`:
+/// upstreams send their own under that name, and clients quote it to the provider.
+const REQUEST_ID: &str = "x-switchyard-request-id";
 
 pub async fn healthz() -> axum::Json<serde_json::Value> {
     axum::Json(serde_json::json!({"status": "ok"}))
@@ -174,6 +180,16 @@ async fn route(
     body: RequestBody,
 ) -> Response {
     let live = state.live();
+    let client_key = parts
+        .extensions
+        .get::<ClientKey>()
+        .and_then(|k| k.0.clone());
+    let stream = matches!(call, Call::Generate { stream: true });
+    let mut ledger = Ledger::start(state.usage().clone(), format, client_key, model, stream);
+    if ledger.capturing() {
+        ledger.client_request(&parts.method, &parts.uri, &parts.headers, body.bytes());
+    }
+    let request_id = HeaderValue::from_str(ledger.request_id()).ok();
     let request = Request {
         format,
         call,
@@ -183,18 +199,32 @@ async fn route(
         query: parts.uri.query(),
         body,
     };
-    match state
+    let result = state
         .router
-        .execute(&live.config, &live.registry, request)
-        .await
-    {
+        .execute(&live.config, &live.registry, request, &mut ledger)
+        .await;
+    let mut resp = match result {
         Ok(committed) => {
             tracing::info!(model, credential = %committed.served_by, status = committed.status.as_u16(), "{format} request");
-            respond::committed(format, committed).await
+            ledger.committed(committed.status.as_u16(), &committed.headers);
+            respond::committed(format, committed, ledger).await
         }
         Err(err) => {
             tracing::info!(model, "{format} request failed: {err}");
-            respond::route_error(format, err)
+            let class = respond::error_class(&err);
+            let message = err.to_string();
+            let resp = respond::route_error(format, err);
+            ledger.finish_error(
+                resp.status().as_u16(),
+                class,
+                resp.headers(),
+                message.as_bytes(),
+            );
+            resp
         }
+    };
+    if let Some(id) = request_id {
+        resp.headers_mut().insert(REQUEST_ID, id);
     }
+    resp
 }

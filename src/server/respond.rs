@@ -9,6 +9,8 @@ use http::{header, HeaderValue, StatusCode};
 use crate::providers::DROPPED_RESPONSE_HEADERS;
 use crate::routing::{error_chain, Committed, RouteError};
 use crate::translate::TranslateError;
+use crate::usage::tokens::{self, StreamTokens};
+use crate::usage::Ledger;
 use crate::wire::error::{error_json, stream_error_event, ErrorKind};
 use crate::wire::sse::{last_sequence_number, EventSplitter};
 use crate::wire::Format;
@@ -18,6 +20,26 @@ pub fn error(format: Format, kind: ErrorKind, message: &str, code: Option<&str>)
     let body = error_json(format, kind, message, code);
     let status = StatusCode::from_u16(kind.status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
     (status, axum::Json(body)).into_response()
+}
+
+/// What went wrong, as the usage history and metrics name it.
+pub fn error_class(err: &RouteError) -> &'static str {
+    let upstream = |status: StatusCode| match status.as_u16() {
+        401 | 403 => "upstream_auth",
+        429 => "rate_limited",
+        400..=499 => "upstream_rejected",
+        _ => "upstream_error",
+    };
+    match err {
+        RouteError::UnknownModel(_) => "unknown_model",
+        RouteError::Unsupported { .. } => "unsupported",
+        RouteError::Translate(_) => "invalid_request",
+        RouteError::UpstreamTranslated { status, .. } | RouteError::Upstream { status, .. } => {
+            upstream(*status)
+        }
+        RouteError::Cooldown { .. } => "cooldown",
+        RouteError::Unreachable { .. } => "unreachable",
+    }
 }
 
 pub fn route_error(format: Format, err: RouteError) -> Response {
@@ -101,6 +123,37 @@ pub fn route_error(format: Format, err: RouteError) -> Response {
     }
 }
 
+/// An answer body held for its usage, up to a limit past which its usage is not read.
+#[derive(Default)]
+struct WholeBody {
+    chunks: Vec<Bytes>,
+    len: usize,
+    too_large: bool,
+}
+
+/// Bodies larger than this are not parsed for usage (a JSON answer is rarely near it).
+const MAX_USAGE_BODY: usize = 16 << 20;
+
+impl WholeBody {
+    fn push(&mut self, bytes: &Bytes) {
+        self.len += bytes.len();
+        if self.len > MAX_USAGE_BODY {
+            self.too_large = true;
+            self.chunks.clear();
+        } else if !self.too_large && !bytes.is_empty() {
+            self.chunks.push(bytes.clone());
+        }
+    }
+
+    fn tokens(&self, format: Format) -> Option<crate::usage::tokens::Tokens> {
+        match self.chunks.as_slice() {
+            [] => None,
+            [one] => tokens::from_body(format, one),
+            many => tokens::from_body(format, &many.concat()),
+        }
+    }
+}
+
 fn copy_headers(from: &http::HeaderMap, to: &mut http::HeaderMap) {
     for (name, value) in from {
         if !DROPPED_RESPONSE_HEADERS.contains(&name.as_str()) {
@@ -116,9 +169,9 @@ fn copy_headers(from: &http::HeaderMap, to: &mut http::HeaderMap) {
 /// chunk, and a failure aborts the response so the client sees a broken transfer, never a silent truncation.
 /// Dropping the returned body (the client went away) drops the upstream stream, which closes that
 /// connection at once.
-pub async fn committed(format: Format, mut c: Committed) -> Response {
+pub async fn committed(format: Format, mut c: Committed, mut ledger: Ledger) -> Response {
     if let Some(t) = c.translation.take() {
-        return super::translated::respond(c, t).await;
+        return super::translated::respond(c, t, ledger).await;
     }
     let is_sse = c
         .headers
@@ -136,14 +189,18 @@ pub async fn committed(format: Format, mut c: Committed) -> Response {
     let body = if is_sse {
         Body::from_stream(async_stream::stream! {
             let mut splitter = EventSplitter::new();
+            let mut tokens = StreamTokens::new(format);
             let mut seq = 0u64;
             let mut chunk = Some(first);
+            let mut broke = None;
             loop {
                 if let Some(bytes) = chunk.take() {
                     if let Some(events) = splitter.push(&bytes) {
                         if let Some(n) = last_sequence_number(&events) {
                             seq = n + 1;
                         }
+                        tokens.push(&events);
+                        ledger.answer_bytes(&events);
                         yield Ok::<Bytes, std::io::Error>(events);
                     }
                 }
@@ -153,35 +210,57 @@ pub async fn committed(format: Format, mut c: Committed) -> Response {
                         let why = error_chain(&e);
                         tracing::warn!(credential = %served_by, "upstream stream broke: {why}");
                         let message = format!("the upstream connection failed mid-stream: {why}");
-                        yield Ok(Bytes::from(stream_error_event(format, &message, seq)));
+                        let event = Bytes::from(stream_error_event(format, &message, seq));
+                        ledger.answer_bytes(&event);
+                        broke = Some("stream_broken");
+                        yield Ok(event);
                         break;
                     }
                     None => {
                         // An upstream that ends without a final blank line: pass its last bytes as they are.
                         if !splitter.pending().is_empty() {
+                            tokens.push(splitter.pending());
+                            ledger.answer_bytes(splitter.pending());
                             yield Ok(Bytes::copy_from_slice(splitter.pending()));
                         }
                         break;
                     }
                 }
             }
+            if let Some(t) = tokens.tokens() {
+                ledger.tokens(t);
+            }
+            ledger.finish(status.as_u16(), broke);
         })
     } else {
         Body::from_stream(async_stream::stream! {
+            // The whole body, kept (as shared chunks, not copies) to read its usage at the end.
+            let mut body = WholeBody::default();
+            body.push(&first);
+            ledger.answer_bytes(&first);
             if !first.is_empty() {
                 yield Ok::<Bytes, std::io::Error>(first);
             }
             while let Some(next) = rest.next().await {
                 match next {
-                    Ok(bytes) => yield Ok(bytes),
+                    Ok(bytes) => {
+                        body.push(&bytes);
+                        ledger.answer_bytes(&bytes);
+                        yield Ok(bytes);
+                    }
                     Err(e) => {
                         let why = error_chain(&e);
                         tracing::warn!(credential = %served_by, "upstream body broke: {why}");
+                        ledger.finish(status.as_u16(), Some("stream_broken"));
                         yield Err(std::io::Error::other(why));
-                        break;
+                        return;
                     }
                 }
             }
+            if let Some(t) = body.tokens(format) {
+                ledger.tokens(t);
+            }
+            ledger.finish(status.as_u16(), None);
         })
     };
     let mut resp = Response::new(body);

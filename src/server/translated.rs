@@ -14,6 +14,8 @@ use super::respond;
 use crate::routing::{error_chain, Committed, Translation};
 use crate::translate::aggregate::{events_from_response, Aggregator};
 use crate::translate::{self, ir, StreamDecoder, StreamEncoder};
+use crate::usage::tokens::Tokens;
+use crate::usage::Ledger;
 use crate::wire::error::ErrorKind;
 use crate::wire::sse::{parse_events, EventSplitter};
 use crate::wire::Format;
@@ -23,7 +25,7 @@ const MAX_BODY: usize = 64 << 20;
 
 type Upstream = BoxStream<'static, Result<Bytes, reqwest::Error>>;
 
-pub async fn respond(c: Committed, t: Translation) -> Response {
+pub async fn respond(c: Committed, t: Translation, ledger: Ledger) -> Response {
     let upstream_sse = c
         .headers
         .get(header::CONTENT_TYPE)
@@ -63,9 +65,9 @@ pub async fn respond(c: Committed, t: Translation) -> Response {
             .boxed();
     }
     if t.client_stream {
-        stream_to_client(events, &t)
+        stream_to_client(events, &t, ledger)
     } else {
-        aggregate_to_client(events, t.client, &t.options.model).await
+        aggregate_to_client(events, t.client, &t.options.model, ledger).await
     }
 }
 
@@ -140,18 +142,40 @@ fn whole_body_events(
     .boxed()
 }
 
-fn stream_to_client(mut events: BoxStream<'static, ir::Event>, t: &Translation) -> Response {
+/// The ledger's token counts from the IR's usage (the same definitions: cached within input, reasoning
+/// within output).
+fn tokens(u: &ir::Usage) -> Tokens {
+    Tokens {
+        input: u.input,
+        output: u.output,
+        cached: u.cache_read,
+        reasoning: u.reasoning,
+    }
+}
+
+fn stream_to_client(
+    mut events: BoxStream<'static, ir::Event>,
+    t: &Translation,
+    mut ledger: Ledger,
+) -> Response {
     let mut encoder: Box<dyn StreamEncoder> = translate::stream_encoder(t.client, &t.options);
     // Without keep-alives, wait as long as it takes.
     let keepalive = t.keepalive.unwrap_or(Duration::MAX);
     let body = Body::from_stream(async_stream::stream! {
         let mut out = Vec::new();
+        let mut failed = None;
         loop {
             match tokio::time::timeout(keepalive, events.next()).await {
                 Ok(Some(event)) => {
-                    let last = matches!(event, ir::Event::Error { .. });
+                    match &event {
+                        ir::Event::Start { usage: Some(u), .. } | ir::Event::Finish { usage: u, .. } => {
+                            ledger.tokens(tokens(u));
+                        }
+                        ir::Event::Error { .. } => failed = Some("stream_broken"),
+                        _ => {}
+                    }
                     encoder.push(&event, &mut out);
-                    if last {
+                    if failed.is_some() {
                         break;
                     }
                 }
@@ -159,13 +183,16 @@ fn stream_to_client(mut events: BoxStream<'static, ir::Event>, t: &Translation) 
                 Err(_) => encoder.keep_alive(&mut out),
             }
             if !out.is_empty() {
+                ledger.answer_bytes(&out);
                 yield Ok::<Bytes, std::io::Error>(Bytes::from(std::mem::take(&mut out)));
             }
         }
         encoder.finish(&mut out);
         if !out.is_empty() {
+            ledger.answer_bytes(&out);
             yield Ok(Bytes::from(out));
         }
+        ledger.finish(200, failed);
     });
     let content_type = if t.client == Format::Gemini && !t.options.gemini_sse {
         "application/json"
@@ -185,6 +212,7 @@ async fn aggregate_to_client(
     mut events: BoxStream<'static, ir::Event>,
     client: Format,
     model: &str,
+    mut ledger: Ledger,
 ) -> Response {
     let mut agg = Aggregator::new();
     while let Some(event) = events.next().await {
@@ -194,18 +222,32 @@ async fn aggregate_to_client(
         Ok(mut resp) => {
             // The client hears back the model it asked for, as in streams (not the upstream's name for it).
             resp.model = model.to_string();
-            let mut out = Response::new(Body::from(translate::encode_response(client, &resp)));
+            ledger.tokens(tokens(&resp.usage));
+            let body = translate::encode_response(client, &resp);
+            let mut out = Response::new(Body::empty());
             out.headers_mut().insert(
                 header::CONTENT_TYPE,
                 HeaderValue::from_static("application/json"),
             );
+            ledger.answer_bytes(&body);
+            ledger.finish(200, None);
+            *out.body_mut() = Body::from(body);
             out
         }
-        Err(message) => respond::error(
-            client,
-            ErrorKind::Upstream,
-            &message,
-            Some("upstream_error"),
-        ),
+        Err(message) => {
+            let resp = respond::error(
+                client,
+                ErrorKind::Upstream,
+                &message,
+                Some("upstream_error"),
+            );
+            ledger.finish_error(
+                resp.status().as_u16(),
+                "upstream_error",
+                resp.headers(),
+                message.as_bytes(),
+            );
+            resp
+        }
     }
 }

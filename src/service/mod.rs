@@ -240,6 +240,11 @@ pub struct Service {
 }
 
 impl Service {
+    /// Usage history, request logs and metrics of the running proxy.
+    pub fn usage(&self) -> &Arc<crate::usage::Usage> {
+        self.state.usage()
+    }
+
     pub fn new(
         state: Arc<AppState>,
         hub: Arc<AccountsHub>,

@@ -14,7 +14,7 @@ mod store;
 pub mod tokens;
 
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -83,6 +83,8 @@ pub fn client_key_label(key: &str) -> String {
 pub struct Usage {
     enabled: AtomicBool,
     recorder: Option<Recorder>,
+    /// Events handed to the recorder, to tell when it has caught up.
+    handed: AtomicU64,
     reader: Option<Arc<Mutex<UsageStore>>>,
     path: PathBuf,
     /// Why the database is not there, when it is not.
@@ -111,6 +113,7 @@ impl Usage {
         let usage = Arc::new(Usage {
             enabled: AtomicBool::new(config.enabled),
             recorder,
+            handed: AtomicU64::new(0),
             reader,
             path,
             unavailable,
@@ -182,8 +185,29 @@ impl Usage {
         }
         if self.enabled() {
             if let Some(recorder) = &self.recorder {
+                self.handed.fetch_add(1, Ordering::Relaxed);
                 recorder.record(event);
             }
+        }
+    }
+
+    /// Waits (at most `within`) until every event handed over so far is written, failed or dropped; for a
+    /// graceful shutdown, so the last requests before it are not lost with the writer's pending batch.
+    pub async fn flush(&self, within: Duration) {
+        let Some(recorder) = &self.recorder else {
+            return;
+        };
+        let deadline = tokio::time::Instant::now() + within;
+        let handed = self.handed.load(Ordering::Relaxed);
+        loop {
+            let c = recorder.counters();
+            let settled = c.written.load(Ordering::Relaxed)
+                + c.failed.load(Ordering::Relaxed)
+                + c.dropped.load(Ordering::Relaxed);
+            if settled >= handed || tokio::time::Instant::now() >= deadline {
+                return;
+            }
+            tokio::time::sleep(Duration::from_millis(10)).await;
         }
     }
 
@@ -192,6 +216,7 @@ impl Usage {
         Arc::new(Usage {
             enabled: AtomicBool::new(false),
             recorder: None,
+            handed: AtomicU64::new(0),
             reader: None,
             path: PathBuf::new(),
             unavailable: Some("usage history is not kept by this process".into()),

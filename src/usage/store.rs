@@ -258,6 +258,13 @@ impl UsageStore {
         rows.collect::<Result<_, _>>().map_err(self.db())
     }
 
+    /// SQLite's own check of the file: `"ok"`, or what is damaged.
+    pub fn integrity_check(&self) -> Result<String, UsageError> {
+        self.conn
+            .query_row("PRAGMA integrity_check", [], |r| r.get(0))
+            .map_err(self.db())
+    }
+
     pub fn count(&self) -> Result<u64, UsageError> {
         self.conn
             .query_row("SELECT COUNT(*) FROM events", [], |r| r.get(0))

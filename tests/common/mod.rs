@@ -101,6 +101,12 @@ impl Harness {
     pub async fn with_config(mock: MockUpstream, yaml: &str) -> Harness {
         let dir = tempfile::tempdir().expect("tempdir");
         let path = dir.path().join("config.yaml");
+        // The usage history goes to the test's folder, never the user's data dir.
+        let yaml = if yaml.contains("usage-database-path") {
+            yaml.to_string()
+        } else {
+            format!("{yaml}\nusage-database-path: usage.sqlite\n")
+        };
         std::fs::write(&path, yaml).expect("write config");
         let proxy = switchyard::start(StartOptions {
             config_path: Some(path),

@@ -196,6 +196,8 @@ def start_proxy(config: dict, workdir: Path, name: str = "switchyard") -> Proxy:
     binary = _binary("SWITCHYARD_BIN", "switchyard")
     workdir.mkdir(parents=True, exist_ok=True)
     config_path = workdir / f"{name}.yaml"
+    # The usage history goes to the test's folder (relative to the config), never the user's data dir.
+    config.setdefault("usage-database-path", f"{name}-usage.sqlite")
     config_path.write_text(yaml.safe_dump(config, sort_keys=False))
     process = Process([str(binary), "serve", "--config", str(config_path)],
                       r"Switchyard listening on (http://127\.0\.0\.1:\d+)", name, workdir)

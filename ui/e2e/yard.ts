@@ -58,8 +58,7 @@ api-keys: ["${CLIENT_KEY}"]
 request-retry: 1 # retries before giving up
 auth-dir: "${authDir}"
 secret-store: file
-# The usage history stays in the test's folder.
-usage-database-path: "${join(dir, "usage.sqlite")}"
+usage-database-path: usage.sqlite
 routing:
   # how accounts take turns
   strategy: round-robin
