@@ -3,7 +3,7 @@ import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import type { Page } from "@playwright/test";
 import type { UsageEvent } from "../src/api/types.ts";
-import { compact } from "../src/lib/usage.ts";
+import { compact, modelText } from "../src/lib/usage.ts";
 import { CLIENT_KEY, MANAGEMENT_KEY, expect, test, type Yard } from "./yard.ts";
 
 const SCREENSHOTS = resolve(dirname(fileURLToPath(import.meta.url)), "../../docs/screenshots");
@@ -70,7 +70,7 @@ async function seed(yard: Yard): Promise<UsageEvent[]> {
 }
 
 async function openUsage(page: Page): Promise<void> {
-  await page.getByRole("link", { name: "Usage" }).click();
+  await page.getByRole("navigation").getByRole("link", { name: "Usage" }).click();
   await expect(page.getByRole("heading", { name: "Usage", level: 1 })).toBeVisible();
 }
 
@@ -106,14 +106,15 @@ test("the Usage page shows a week of history: totals, charts, filters and a requ
 
   // Filtering by a model narrows the table to it.
   const haiku = events.filter((e) => e.model === "claude-haiku-4-5");
-  await page.getByLabel("Model").selectOption("claude-haiku-4-5");
+  await page.getByLabel("Model", { exact: true }).selectOption("claude-haiku-4-5");
   await expect(rows).toHaveCount(haiku.length);
   for (const text of await rows.locator("td.model").allTextContents()) expect(text).toContain("claude-haiku-4-5");
   await page.getByLabel("Errors only").check();
   await expect(rows).toHaveCount(haiku.filter((e) => e.error_class !== null).length);
-  await page.getByLabel("Model").selectOption("");
+  await page.getByLabel("Model", { exact: true }).selectOption("");
   await expect(rows).toHaveCount(errors.length);
   await page.getByLabel("Errors only").uncheck();
+  await expect(rows).toHaveCount(50);
 
   // A row opens the request's detail; without the request log there are no bodies to show.
   const newest = events[0]!;
@@ -121,10 +122,12 @@ test("the Usage page shows a week of history: totals, charts, filters and a requ
   await expect(page).toHaveURL(new RegExp(`#/usage/request/${newest.request_id}$`));
   const fields = page.getByTestId("request-fields");
   await expect(fields).toContainText(newest.request_id);
-  await expect(fields).toContainText(`${newest.model} → ${newest.upstream_model}`);
+  await expect(fields).toContainText(modelText(newest));
   await expect(page.getByTestId("no-log")).toContainText("request log is off");
+  // Back on the page, the table is as it was left (its first page).
   await page.getByRole("link", { name: "← Usage" }).click();
-  await expect(rows).toHaveCount(events.length);
+  await expect(rows).toHaveCount(50);
+  await expect(page.getByLabel("Model", { exact: true })).toHaveValue("");
 
   // Today alone holds only the events since local midnight.
   await page.getByRole("button", { name: "Today" }).click();
@@ -221,7 +224,8 @@ test.describe("requests through the proxy", () => {
     // The mock answers 11 input and 7 output tokens.
     await expect(page.getByTestId("tile-output").locator("dd")).toHaveText("14");
     await expect(page.getByTestId("event")).toHaveCount(3);
-    await expect(page.getByTestId("event").filter({ hasText: "stream" })).toHaveCount(1);
+    await expect(page.getByTestId("event").getByText("stream", { exact: true })).toHaveCount(1);
+    await expect(page.getByTestId("event").first()).toContainText("400");
     await page.getByTestId("event").last().click();
     await expect(page.getByTestId("request-fields")).toContainText("claude-sonnet-4-5-20250929");
   });
