@@ -2,7 +2,7 @@
 //! this run next to a serving proxy), and its export and import.
 
 use std::io::Write;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use anyhow::{bail, Context};
@@ -62,7 +62,7 @@ fn database(config_path: Option<&PathBuf>) -> anyhow::Result<PathBuf> {
     Ok(config::load_file(&path)?.config.usage.database.clone())
 }
 
-fn open(database: &PathBuf) -> anyhow::Result<UsageStore> {
+fn open(database: &Path) -> anyhow::Result<UsageStore> {
     UsageStore::open(database).with_context(|| "cannot open the usage history")
 }
 
@@ -78,7 +78,7 @@ fn since(text: &str, now: OffsetDateTime) -> anyhow::Result<OffsetDateTime> {
     })
 }
 
-fn summary(database: &PathBuf, since_text: &str, json: bool) -> anyhow::Result<ExitCode> {
+fn summary(database: &Path, since_text: &str, json: bool) -> anyhow::Result<ExitCode> {
     let now = OffsetDateTime::now_utc();
     let from = since(since_text, now)?;
     if from >= now {
@@ -138,7 +138,7 @@ fn row(t: &Totals) -> [String; 5] {
     ]
 }
 
-fn export_to(database: &PathBuf, out: Option<PathBuf>) -> anyhow::Result<ExitCode> {
+fn export_to(database: &Path, out: Option<PathBuf>) -> anyhow::Result<ExitCode> {
     if !database.exists() {
         bail!(
             "no usage history to export: {} does not exist",
@@ -168,7 +168,7 @@ fn export_to(database: &PathBuf, out: Option<PathBuf>) -> anyhow::Result<ExitCod
     Ok(ExitCode::SUCCESS)
 }
 
-fn import_from(database: &PathBuf, file: &PathBuf) -> anyhow::Result<ExitCode> {
+fn import_from(database: &Path, file: &Path) -> anyhow::Result<ExitCode> {
     let text = std::fs::read(file).with_context(|| format!("cannot read {}", file.display()))?;
     let doc: serde_json::Value =
         serde_json::from_slice(&text).with_context(|| format!("{} is not JSON", file.display()))?;

@@ -144,9 +144,10 @@ impl Service {
         })
     }
 
-    /// Events newest first, a page at a time; filters are exact matches.
+    /// Events newest first, a page at a time (the whole history unless `from`/`to` narrow it); filters
+    /// are exact matches.
     pub async fn usage_events(&self, q: EventsQuery) -> Result<EventsPage> {
-        let (from, to) = range(q.from.as_deref(), q.to.as_deref(), None)?;
+        let (from, to) = whole_range(q.from.as_deref(), q.to.as_deref())?;
         let limit = q.limit.unwrap_or(PAGE).clamp(1, MAX_PAGE);
         let query = EventQuery {
             before: q.before.as_deref().map(parse_cursor).transpose()?,

@@ -4,6 +4,7 @@
 #![allow(dead_code)] // each test binary uses a different part of the harness
 
 pub mod cli;
+pub mod usage;
 
 use std::path::PathBuf;
 use std::time::Duration;

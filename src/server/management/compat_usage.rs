@@ -40,22 +40,18 @@ struct RangeQuery {
     bucket: Option<String>,
 }
 
-fn range(
-    q: std::result::Result<Query<RangeQuery>, QueryRejection>,
-) -> Result<RangeQuery, Response> {
-    q.map(|Query(q)| q)
-        .map_err(|e| cpa_error(StatusCode::BAD_REQUEST, e.body_text()))
+type Asked<T> = std::result::Result<Query<T>, QueryRejection>;
+
+fn bad_query(e: QueryRejection) -> Response {
+    cpa_error(StatusCode::BAD_REQUEST, e.body_text())
 }
 
 /// CLIProxyAPI's `{"usage": <snapshot>, "failed_requests": n}` (the snapshot of the whole history, or of
 /// `from`/`to`), plus our `summary` of the same query (default: the last 7 days).
-async fn usage(
-    State(m): Mgmt,
-    q: std::result::Result<Query<RangeQuery>, QueryRejection>,
-) -> Response {
-    let q = match range(q) {
-        Ok(q) => q,
-        Err(r) => return r,
+async fn usage(State(m): Mgmt, q: Asked<RangeQuery>) -> Response {
+    let q = match q {
+        Ok(Query(q)) => q,
+        Err(e) => return bad_query(e),
     };
     let (from, to) = (q.from.as_deref(), q.to.as_deref());
     // CLIProxyAPI always answers a snapshot, an empty one when it keeps none.
@@ -76,13 +72,10 @@ async fn usage(
     .into_response()
 }
 
-async fn export(
-    State(m): Mgmt,
-    q: std::result::Result<Query<RangeQuery>, QueryRejection>,
-) -> Response {
-    let q = match range(q) {
-        Ok(q) => q,
-        Err(r) => return r,
+async fn export(State(m): Mgmt, q: Asked<RangeQuery>) -> Response {
+    let q = match q {
+        Ok(Query(q)) => q,
+        Err(e) => return bad_query(e),
     };
     match m
         .service
@@ -122,13 +115,10 @@ async fn import(State(m): Mgmt, body: Bytes) -> Response {
     .into_response()
 }
 
-async fn events(
-    State(m): Mgmt,
-    q: std::result::Result<Query<EventsQuery>, QueryRejection>,
-) -> Response {
+async fn events(State(m): Mgmt, q: Asked<EventsQuery>) -> Response {
     let q = match q {
         Ok(Query(q)) => q,
-        Err(e) => return cpa_error(StatusCode::BAD_REQUEST, e.body_text()),
+        Err(e) => return bad_query(e),
     };
     match m.service.usage_events(q).await {
         Ok(page) => Json(page).into_response(),
