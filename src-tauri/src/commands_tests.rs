@@ -430,3 +430,30 @@ fn usage_history_and_request_log_are_settings() {
     assert_eq!(updated["settings"]["request_log"], true);
     assert_eq!(app.ok("usage_summary", json!({}))["enabled"], false);
 }
+
+/// The tray's usage line reads the same history, and goes away when usage history is turned off.
+#[test]
+fn the_tray_usage_line_follows_the_history_and_the_setting() {
+    let app = Fixture::with_proxy();
+    let service = || {
+        app.webview
+            .state::<DesktopState>()
+            .service()
+            .expect("a running proxy")
+    };
+    let line = || tauri::async_runtime::block_on(crate::tray_usage::today_line(&service()));
+    assert_eq!(line().as_deref(), Some("Today: 0 tokens · 0 requests"));
+
+    app.ok("import_usage", json!({"document": usage_document()}));
+    // The two requests were a minute or two ago: today, unless local midnight has only just passed.
+    let midnight = crate::tray_usage::today_start(chrono::Local::now());
+    if chrono::Utc::now() - midnight > chrono::Duration::minutes(5) {
+        assert_eq!(line().as_deref(), Some("Today: 25 tokens · 2 requests"));
+    }
+
+    app.ok(
+        "update_settings",
+        json!({"patch": {"usage_statistics_enabled": false}}),
+    );
+    assert_eq!(line(), None);
+}
