@@ -176,15 +176,18 @@ test("Settings turns usage history off, and the Usage page says so", async ({ si
   await expect(page.getByRole("heading", { name: "Settings" })).toBeVisible();
 });
 
+// The docs' screenshots: written to docs/screenshots with UPDATE_SCREENSHOTS=1, else to the test's
+// output folder, so a test run never changes tracked files.
 test.describe("screenshots", () => {
   for (const scheme of ["light", "dark"] as const) {
-    test(`usage-${scheme}.png`, async ({ signedIn: page, yard }) => {
+    test(`usage-${scheme}.png`, async ({ signedIn: page, yard }, info) => {
       await seed(yard);
       await page.emulateMedia({ colorScheme: scheme });
       await page.setViewportSize({ width: 1280, height: 1500 });
       await openUsage(page);
       await expect(page.getByTestId("event")).toHaveCount(50);
-      await page.screenshot({ path: join(SCREENSHOTS, `usage-${scheme}.png`), fullPage: false });
+      const name = `usage-${scheme}.png`;
+      await page.screenshot({ path: process.env.UPDATE_SCREENSHOTS ? join(SCREENSHOTS, name) : info.outputPath(name) });
     });
   }
 });
