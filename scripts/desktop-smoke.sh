@@ -215,8 +215,9 @@ fi
 # 2. The tray menu, read over D-Bus as a panel would.
 read_menu_until "Running on" "$WORK/run1-probe.out"
 # Every item the tray offers, in order (submenus' children follow their parent in the probe's output).
+# Usage history is on by default (its database in the isolated home), and nothing was asked yet today.
 EXPECTED_LABELS=(
-    "Running on $URL" "Copy OpenAI base URL" "Copy Anthropic base URL" "Copy API key"
+    "Running on $URL" "Today: 0 tokens · 0 requests" "Copy OpenAI base URL" "Copy Anthropic base URL" "Copy API key"
     "Accounts" "No accounts yet"
     "Log in with Claude…" "Log in with Codex…" "Log in with Codex (device code)…"
     "Open Dashboard" "Stop proxy" "Launch at login" "Quit"
@@ -400,6 +401,20 @@ for model in claude-sonnet-4-5-20250929 gpt-5.1-codex; do
         fail "$model through the tray's account: HTTP $code $(head -c 200 "$WORK/answer.json")"
     fi
 done
+# The tray's usage line counts both requests (the mock answers 11 input and 7 output tokens each). It
+# is read when the tray redraws (and every minute): a restart from the tray redraws it at once, from the
+# history on disk.
+reprobe --click "Stop proxy" >"$WORK/stop-probe.out" 2>&1
+read_menu_after_click "Proxy stopped"
+if grep -q '^Today:' <<<"$MENU_LABELS"; then fail "a stopped proxy still shows a usage line"; else pass "a stopped proxy shows no usage line"; fi
+reprobe --click "Start proxy" >"$WORK/start-probe.out" 2>&1
+TODAY="Today: 36 tokens · 2 requests"
+read_menu_after_click "$TODAY"
+if has_label "$TODAY"; then
+    pass "the tray shows \"$TODAY\" after the requests"
+else
+    fail "no \"$TODAY\" in the tray: $(grep '^Today' <<<"$MENU_LABELS" || echo 'no usage line')"
+fi
 quit_and_expect_clean_exit "run 4"
 kill "$MOCK_PID" 2>/dev/null
 MOCK_PID=""

@@ -6,12 +6,15 @@
 use std::sync::Arc;
 
 use serde::Serialize;
+use serde_json::Value;
 use switchyard::accounts::{Account, AccountId, Provider};
 use switchyard::logs::LogLine;
 use switchyard::service::{
-    AccountPatch, AccountView, ConfigText, ErrorKind, LoginMethodName, LoginState, LoginView,
-    ModelView, Problem, Service, ServiceError, SettingsPatch, SettingsView, StatusView,
+    AccountPatch, AccountView, ConfigText, ErrorKind, EventsPage, EventsQuery, ImportResult,
+    LoginMethodName, LoginState, LoginView, ModelView, Problem, RequestDetail, Service,
+    ServiceError, SettingsPatch, SettingsView, StatusView, TodayUsage, UsageSummary,
 };
+use switchyard::usage::export::Document;
 use tauri::{AppHandle, Runtime, State};
 use tauri_plugin_autostart::ManagerExt as _;
 use tauri_plugin_opener::OpenerExt as _;
@@ -26,6 +29,11 @@ const MAX_CONFIG_BYTES: usize = 1 << 20;
 const MAX_TEXT_CHARS: usize = 256;
 const MAX_PASTED_CHARS: usize = 4096;
 const MAX_URL_CHARS: usize = 2048;
+/// RFC 3339 times, opaque cursors and request ids are far shorter.
+const MAX_TIME_CHARS: usize = 64;
+const MAX_ID_CHARS: usize = 128;
+/// The most events one page may ask for (the service's own cap).
+const MAX_EVENTS_PAGE: u32 = 1000;
 
 /// Every command, for `Builder::invoke_handler`.
 pub fn handler<R: Runtime>() -> impl Fn(tauri::ipc::Invoke<R>) -> bool + Send + Sync + 'static {
@@ -48,6 +56,12 @@ pub fn handler<R: Runtime>() -> impl Fn(tauri::ipc::Invoke<R>) -> bool + Send + 
         create_api_key,
         revoke_api_key,
         logs,
+        usage_summary,
+        usage_events,
+        usage_event,
+        usage_since,
+        export_usage,
+        import_usage,
         autostart_get,
         autostart_set,
         open_url,
@@ -286,6 +300,121 @@ pub async fn logs(
 ) -> Result<Vec<LogLine>> {
     check_len("the level", &level, 16)?;
     service(&state)?.logs(after, &level, limit)
+}
+
+fn check_bucket(bucket: &str) -> Result<()> {
+    if matches!(bucket, "hour" | "day") {
+        Ok(())
+    } else {
+        Err(ServiceError::invalid(format!(
+            "unknown bucket `{bucket}`: use hour or day"
+        )))
+    }
+}
+
+fn check_times(times: &[&Option<String>]) -> Result<()> {
+    for time in times.iter().copied().flatten() {
+        check_len("a time", time, MAX_TIME_CHARS)?;
+    }
+    Ok(())
+}
+
+#[tauri::command]
+pub async fn usage_summary(
+    state: State<'_, DesktopState>,
+    from: Option<String>,
+    to: Option<String>,
+    bucket: Option<String>,
+) -> Result<UsageSummary> {
+    check_times(&[&from, &to])?;
+    if let Some(bucket) = &bucket {
+        check_bucket(bucket)?;
+    }
+    service(&state)?
+        .usage_summary(from.as_deref(), to.as_deref(), bucket.as_deref())
+        .await
+}
+
+/// The filters arrive as camelCase arguments like every command's (`clientKey`, `errorsOnly`).
+#[tauri::command]
+#[allow(clippy::too_many_arguments)] // One per filter of the contract, as the UI sends them.
+pub async fn usage_events(
+    state: State<'_, DesktopState>,
+    before: Option<String>,
+    limit: Option<u32>,
+    model: Option<String>,
+    credential: Option<String>,
+    client_key: Option<String>,
+    errors_only: Option<bool>,
+    from: Option<String>,
+    to: Option<String>,
+) -> Result<EventsPage> {
+    check_times(&[&from, &to, &before])?;
+    for (what, value) in [
+        ("the model", &model),
+        ("the account", &credential),
+        ("the client key", &client_key),
+    ] {
+        if let Some(value) = value {
+            check_len(what, value, MAX_TEXT_CHARS)?;
+        }
+    }
+    if let Some(limit) = limit {
+        if !(1..=MAX_EVENTS_PAGE).contains(&limit) {
+            return Err(ServiceError::invalid(format!(
+                "a page holds 1 to {MAX_EVENTS_PAGE} events, not {limit}"
+            )));
+        }
+    }
+    let query = EventsQuery {
+        before,
+        limit,
+        model,
+        credential,
+        client_key,
+        errors_only: errors_only.unwrap_or_default(),
+        from,
+        to,
+    };
+    service(&state)?.usage_events(query).await
+}
+
+#[tauri::command]
+pub async fn usage_event(state: State<'_, DesktopState>, id: String) -> Result<RequestDetail> {
+    if id.is_empty() {
+        return Err(ServiceError::invalid("a request id is needed"));
+    }
+    check_len("the request id", &id, MAX_ID_CHARS)?;
+    service(&state)?.usage_event(&id).await
+}
+
+#[tauri::command]
+pub async fn usage_since(state: State<'_, DesktopState>, from: String) -> Result<TodayUsage> {
+    check_len("the time", &from, MAX_TIME_CHARS)?;
+    service(&state)?.usage_since(&from).await
+}
+
+#[tauri::command]
+pub async fn export_usage(
+    state: State<'_, DesktopState>,
+    from: Option<String>,
+    to: Option<String>,
+) -> Result<Document> {
+    check_times(&[&from, &to])?;
+    service(&state)?
+        .export_usage(from.as_deref(), to.as_deref())
+        .await
+}
+
+/// The document is whatever JSON file the person picked; only an object can be an export.
+#[tauri::command]
+pub async fn import_usage(state: State<'_, DesktopState>, document: Value) -> Result<ImportResult> {
+    if !document.is_object() {
+        return Err(ServiceError::invalid(
+            "this is not a usage export: it is not a JSON object",
+        ));
+    }
+    service(&state)?.import_usage(document).await
 }
 
 #[tauri::command]

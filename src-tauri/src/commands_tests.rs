@@ -111,6 +111,8 @@ fn without_a_proxy_commands_are_unavailable() {
         ("accounts", json!({"withQuota": false})),
         ("settings", json!({})),
         ("api_keys", json!({})),
+        ("usage_summary", json!({})),
+        ("usage_events", json!({})),
     ] {
         assert_eq!(app.err_kind(cmd, args), "unavailable", "{cmd}");
     }
@@ -296,4 +298,162 @@ fn desktop_commands() {
     }
     // Reading the launch-at-login state touches nothing; changing it is left to the real app.
     assert!(app.ok("autostart_get", json!({})).is_boolean());
+}
+
+/// Two requests as a Switchyard export holds them: one answered, one refused upstream.
+fn usage_document() -> Value {
+    let event = |id: &str, minutes_ago: i64, status: u16, error: Option<&str>, input: u64| {
+        let time = time::OffsetDateTime::now_utc() - time::Duration::minutes(minutes_ago);
+        json!({
+            "request_id": id,
+            "time": time.format(&time::format_description::well_known::Rfc3339).expect("format"),
+            "client_key": "key-1a2b3c4d", "format": "anthropic", "provider": "claude",
+            "credential": "claude-work", "model": "claude-sonnet-4-5",
+            "upstream_model": "claude-sonnet-4-5-20250929", "stream": false, "status": status,
+            "error_class": error, "latency_ms": 900, "ttfb_ms": 300, "input_tokens": input,
+            "output_tokens": 7, "cached_tokens": 0, "reasoning_tokens": 0, "retries": 0, "failovers": 0,
+        })
+    };
+    json!({
+        "version": 1, "exported_at": "2026-11-22T10:00:00Z", "usage": {},
+        "switchyard": {"version": 1, "events": [
+            event("ipc-ok", 2, 200, None, 11),
+            event("ipc-failed", 1, 429, Some("rate_limited"), 0),
+        ]},
+    })
+}
+
+#[test]
+fn usage_history_import_summary_events_detail_and_export() {
+    let app = Fixture::with_proxy();
+    let empty = app.ok("usage_summary", json!({}));
+    assert_eq!(empty["enabled"], true, "{empty}");
+    assert_eq!(empty["totals"]["requests"], 0);
+
+    let imported = app.ok("import_usage", json!({"document": usage_document()}));
+    assert_eq!(imported["added"], 2, "{imported}");
+    assert_eq!(imported["format"], "switchyard");
+    let again = app.ok("import_usage", json!({"document": usage_document()}));
+    assert_eq!(
+        (again["added"].clone(), again["skipped"].clone()),
+        (json!(0), json!(2))
+    );
+
+    let summary = app.ok("usage_summary", json!({"bucket": "hour"}));
+    assert_eq!(summary["bucket"], "hour");
+    assert_eq!(summary["totals"]["requests"], 2, "{summary}");
+    assert_eq!(summary["totals"]["errors"], 1);
+    assert_eq!(summary["by_model"][0]["key"], "claude-sonnet-4-5");
+
+    // Newest first, one to a page, the cursor leading to the older one.
+    let first = app.ok("usage_events", json!({"limit": 1}));
+    assert_eq!(first["events"][0]["request_id"], "ipc-failed", "{first}");
+    let before = first["next"].as_str().expect("a cursor").to_owned();
+    let second = app.ok("usage_events", json!({"limit": 1, "before": before}));
+    assert_eq!(second["events"][0]["request_id"], "ipc-ok", "{second}");
+    let errors = app.ok(
+        "usage_events",
+        json!({"errorsOnly": true, "model": "claude-sonnet-4-5"}),
+    );
+    assert_eq!(
+        errors["events"].as_array().map(Vec::len),
+        Some(1),
+        "{errors}"
+    );
+
+    let detail = app.ok("usage_event", json!({"id": "ipc-ok"}));
+    assert_eq!(detail["event"]["input_tokens"], 11, "{detail}");
+    assert_eq!(detail["log"], Value::Null);
+    assert_eq!(
+        app.err_kind("usage_event", json!({"id": "no-such-request"})),
+        "not_found"
+    );
+
+    let hour_ago = time::OffsetDateTime::now_utc() - time::Duration::hours(1);
+    let since = app.ok(
+        "usage_since",
+        json!({"from": hour_ago.format(&time::format_description::well_known::Rfc3339).expect("format")}),
+    );
+    assert_eq!(
+        (since["requests"].clone(), since["tokens"].clone()),
+        (json!(2), json!(25)),
+        "{since}"
+    );
+
+    let export = app.ok("export_usage", json!({}));
+    assert_eq!(
+        export["switchyard"]["events"].as_array().map(Vec::len),
+        Some(2),
+        "{export}"
+    );
+    assert_eq!(export["usage"]["total_requests"], 2);
+}
+
+#[test]
+fn usage_arguments_are_checked_before_the_service() {
+    let app = Fixture::with_proxy();
+    for (cmd, args) in [
+        ("usage_summary", json!({"bucket": "week"})),
+        ("usage_summary", json!({"from": "x".repeat(100)})),
+        ("usage_events", json!({"limit": 0})),
+        ("usage_events", json!({"limit": 100_000})),
+        ("usage_events", json!({"model": "m".repeat(300)})),
+        ("usage_event", json!({"id": ""})),
+        ("usage_event", json!({"id": "r".repeat(300)})),
+        ("usage_since", json!({"from": "t".repeat(100)})),
+        ("import_usage", json!({"document": "not a document"})),
+        ("import_usage", json!({"document": [1, 2]})),
+    ] {
+        assert_eq!(app.err_kind(cmd, args.clone()), "invalid", "{cmd} {args}");
+    }
+}
+
+#[test]
+fn usage_history_and_request_log_are_settings() {
+    let app = Fixture::with_proxy();
+    let settings = app.ok("settings", json!({}));
+    assert_eq!(
+        (
+            settings["usage_statistics_enabled"].clone(),
+            settings["request_log"].clone()
+        ),
+        (json!(true), json!(false))
+    );
+    let updated = app.ok(
+        "update_settings",
+        json!({"patch": {"usage_statistics_enabled": false, "request_log": true}}),
+    );
+    assert_eq!(
+        updated["settings"]["usage_statistics_enabled"], false,
+        "{updated}"
+    );
+    assert_eq!(updated["settings"]["request_log"], true);
+    assert_eq!(app.ok("usage_summary", json!({}))["enabled"], false);
+}
+
+/// The tray's usage line reads the same history, and goes away when usage history is turned off.
+#[test]
+fn the_tray_usage_line_follows_the_history_and_the_setting() {
+    let app = Fixture::with_proxy();
+    let service = || {
+        app.webview
+            .state::<DesktopState>()
+            .service()
+            .expect("a running proxy")
+    };
+    let line = || tauri::async_runtime::block_on(crate::tray_usage::today_line(&service()));
+    assert_eq!(line().as_deref(), Some("Today: 0 tokens · 0 requests"));
+
+    app.ok("import_usage", json!({"document": usage_document()}));
+    // The two requests were a minute or two ago: today, unless local midnight has only just passed.
+    let midnight = crate::tray_usage::today_start(chrono::Local::now());
+    if chrono::Utc::now() - midnight > chrono::Duration::minutes(5) {
+        assert_eq!(line().as_deref(), Some("Today: 25 tokens · 2 requests"));
+    }
+
+    app.ok(
+        "update_settings",
+        json!({"patch": {"usage_statistics_enabled": false}}),
+    );
+    assert_eq!(line(), None);
 }

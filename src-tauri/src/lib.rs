@@ -10,6 +10,7 @@ mod cli;
 mod commands;
 mod proxy;
 mod tray;
+mod tray_usage;
 
 use std::io::IsTerminal;
 use std::path::PathBuf;

@@ -11,9 +11,11 @@ use tauri_plugin_autostart::ManagerExt as _;
 use time::OffsetDateTime;
 
 use crate::tray::{self, AccountLine, ProxyStatus, TraySnapshot};
+use crate::tray_usage;
 use crate::{lock, DesktopState};
 
-/// How often quotas are asked for while nothing else changes.
+/// How often quotas are asked for while nothing else changes; the tray's usage line is read again with
+/// them.
 const QUOTA_EVERY: Duration = Duration::from_secs(60);
 
 /// Starts the proxy with the app's config and shows the outcome in the tray.
@@ -113,6 +115,7 @@ pub async fn redraw(app: &AppHandle, service: &Service, with_quota: bool) {
             None
         }
     };
+    let usage_today = tray_usage::today_line(service).await;
     let autostart = app.autolaunch().is_enabled().unwrap_or(false);
     let state = app.state::<DesktopState>();
     let snapshot = {
@@ -138,6 +141,7 @@ pub async fn redraw(app: &AppHandle, service: &Service, with_quota: bool) {
             .collect();
         snapshot.accounts = lines;
         snapshot.api_key = api_key;
+        snapshot.usage_today = usage_today;
         snapshot.autostart = autostart;
         snapshot.clone()
     };
@@ -170,6 +174,7 @@ fn set_status(app: &AppHandle, status: ProxyStatus) {
         if !matches!(status, ProxyStatus::Running { .. }) {
             snapshot.accounts.clear();
             snapshot.api_key = None;
+            snapshot.usage_today = None;
         }
         snapshot.status = status;
         snapshot.clone()

@@ -68,6 +68,8 @@ pub struct TraySnapshot {
     /// The first client key; the menu only says whether there is one, the copy action reads it.
     pub api_key: Option<String>,
     pub autostart: bool,
+    /// "Today: 12.3k tokens · 45 requests" (see tray_usage), `None` while usage history is off.
+    pub usage_today: Option<String>,
 }
 
 /// Which icon the tray shows.
@@ -234,8 +236,9 @@ pub fn menu_model(snapshot: &TraySnapshot) -> Vec<Entry> {
     } else {
         snapshot.accounts.iter().map(account_entry).collect()
     };
-    vec![
-        Entry::Info(snapshot.status_line()),
+    let mut menu = vec![Entry::Info(snapshot.status_line())];
+    menu.extend(snapshot.usage_today.clone().map(Entry::Info));
+    menu.extend([
         item("Copy OpenAI base URL", TrayAction::CopyOpenAiUrl, running),
         item(
             "Copy Anthropic base URL",
@@ -287,7 +290,8 @@ pub fn menu_model(snapshot: &TraySnapshot) -> Vec<Entry> {
         },
         Entry::Separator,
         item("Quit", TrayAction::Quit, true),
-    ]
+    ]);
+    menu
 }
 
 fn account_entry(account: &AccountLine) -> Entry {

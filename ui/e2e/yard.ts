@@ -19,6 +19,8 @@ export const CLIENT_KEY = "sk-e2e-client";
 export interface Yard {
   /** The proxy's base URL, `http://127.0.0.1:PORT`. */
   url: string;
+  /** The mock upstream's base URL (its `/__control/*` scripts replies). */
+  mock: string;
   configPath: string;
   /** The config as written before the test, comments and all. */
   initialConfig: string;
@@ -45,7 +47,8 @@ async function startProcess(bin: string, args: string[], pattern: RegExp): Promi
 }
 
 /** The config a person might have written, with comments the UI's edits must keep. */
-function configYaml(mock: string, authDir: string): string {
+function configYaml(mock: string, dir: string, extra: string): string {
+  const authDir = join(dir, "auth");
   const oauth = `http://${mock}/oauth`;
   return `# Switchyard e2e config: every comment here must survive edits from the UI.
 host: 127.0.0.1
@@ -76,22 +79,25 @@ endpoints:
     device-token: ${oauth}/codex/deviceauth/token
     usage: ${oauth}/codex/usage
     callback-port: 0
-`;
+${extra}`;
 }
 
-export const test = base.extend<{ yard: Yard; signedIn: Page }>({
-  yard: async ({}, use) => {
+export const test = base.extend<{ yard: Yard; signedIn: Page; yardConfig: string }>({
+  /** YAML appended to the config (e.g. upstream keys at the mock); `{mock}` stands for the mock's address. */
+  yardConfig: ["", { option: true }],
+  yard: async ({ yardConfig }, use) => {
     const dir = mkdtempSync(join(tmpdir(), "switchyard-e2e-"));
     const children: ChildProcess[] = [];
     try {
       const mock = await startProcess(join(BIN, "switchyard-mock"), [], /^listening on (\S+)/);
       children.push(mock.child);
       const configPath = join(dir, "config.yaml");
-      const initialConfig = configYaml(mock.match[1] ?? "", join(dir, "auth"));
+      const mockAddr = mock.match[1] ?? "";
+      const initialConfig = configYaml(mockAddr, dir, yardConfig.replaceAll("{mock}", mockAddr));
       writeFileSync(configPath, initialConfig);
       const proxy = await startProcess(join(BIN, "switchyard"), ["serve", "--config", configPath], /listening on (http\S+)/);
       children.push(proxy.child);
-      await use({ url: proxy.match[1] ?? "", configPath, initialConfig });
+      await use({ url: proxy.match[1] ?? "", mock: `http://${mockAddr}`, configPath, initialConfig });
     } finally {
       for (const c of children) c.kill();
       rmSync(dir, { recursive: true, force: true });

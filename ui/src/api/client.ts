@@ -2,7 +2,11 @@ import type {
   AccountPatch,
   AccountView,
   Account,
+  Bucket,
   ConfigText,
+  EventsPage,
+  EventsQuery,
+  ImportResult,
   LogLevel,
   LogLine,
   LoginMethod,
@@ -11,9 +15,14 @@ import type {
   ModelView,
   Problem,
   Provider,
+  RequestDetail,
   SettingsPatch,
   SettingsView,
   StatusView,
+  TodayUsage,
+  UsageExport,
+  UsageRange,
+  UsageSummary,
 } from "./types.ts";
 
 /**
@@ -51,6 +60,32 @@ export interface Api {
   createApiKey(): Promise<{ key: string }>;
   revokeApiKey(key: string): Promise<null>;
   logs(after: number, level: LogLevel, limit: number): Promise<LogLine[]>;
+  usageSummary(range: UsageRange, bucket?: Bucket): Promise<UsageSummary>;
+  usageEvents(query: EventsQuery): Promise<EventsPage>;
+  usageEvent(id: string): Promise<RequestDetail>;
+  usageSince(from: string): Promise<TodayUsage>;
+  exportUsage(range: UsageRange): Promise<UsageExport>;
+  /** `document` is whatever JSON the file held: the service tells a Switchyard export from CLIProxyAPI's. */
+  importUsage(document: unknown): Promise<ImportResult>;
+}
+
+/**
+ * The arguments that are set, for IPC as they are (camelCase) and for HTTP as a snake_case query;
+ * an unset filter is left out rather than sent empty.
+ */
+function optional(args: Record<string, string | number | boolean | undefined>): {
+  args: Record<string, string | number | boolean>;
+  query: string;
+} {
+  const set: Record<string, string | number | boolean> = {};
+  const query = new URLSearchParams();
+  for (const [name, value] of Object.entries(args)) {
+    if (value === undefined) continue;
+    set[name] = value;
+    query.set(name.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`), String(value));
+  }
+  const q = query.toString();
+  return { args: set, query: q ? `?${q}` : "" };
 }
 
 const seg = encodeURIComponent;
@@ -117,5 +152,35 @@ export function createApi(send: Transport): Api {
         method: "GET",
         path: `logs?${new URLSearchParams({ after: String(after), level, limit: String(limit) })}`,
       }),
+    usageSummary: ({ from, to }, bucket) => {
+      const o = optional({ from, to, bucket });
+      return call({ command: "usage_summary", args: o.args, method: "GET", path: `usage${o.query}` });
+    },
+    usageEvents: (q) => {
+      const o = optional({
+        before: q.before,
+        limit: q.limit,
+        model: q.model,
+        credential: q.credential,
+        clientKey: q.clientKey,
+        // `false` is the default: leaving it out keeps the query short.
+        errorsOnly: q.errorsOnly ? true : undefined,
+        from: q.from,
+        to: q.to,
+      });
+      return call({ command: "usage_events", args: o.args, method: "GET", path: `usage/events${o.query}` });
+    },
+    usageEvent: (id) =>
+      call({ command: "usage_event", args: { id }, method: "GET", path: `usage/events/${seg(id)}` }),
+    usageSince: (from) => {
+      const o = optional({ from });
+      return call({ command: "usage_since", args: o.args, method: "GET", path: `usage/since${o.query}` });
+    },
+    exportUsage: ({ from, to }) => {
+      const o = optional({ from, to });
+      return call({ command: "export_usage", args: o.args, method: "GET", path: `usage/export${o.query}` });
+    },
+    importUsage: (document) =>
+      call({ command: "import_usage", args: { document }, method: "POST", path: "usage/import", body: document }),
   };
 }

@@ -46,6 +46,26 @@ describe("HTTP transport", () => {
       [(a) => a.createApiKey(), "POST", "api-keys", undefined],
       [(a) => a.revokeApiKey("sk-1"), "DELETE", "api-keys", { key: "sk-1" }],
       [(a) => a.logs(41, "warn", 200), "GET", "logs?after=41&level=warn&limit=200", undefined],
+      [(a) => a.usageSummary({}), "GET", "usage", undefined],
+      [
+        (a) => a.usageSummary({ from: "2026-11-21T00:00:00Z", to: "2026-11-22T00:00:00Z" }, "hour"),
+        "GET",
+        "usage?from=2026-11-21T00%3A00%3A00Z&to=2026-11-22T00%3A00%3A00Z&bucket=hour",
+        undefined,
+      ],
+      [(a) => a.usageEvents({}), "GET", "usage/events", undefined],
+      [
+        (a) => a.usageEvents({ before: "c1", limit: 50, model: "gpt-5", credential: "claude-1", clientKey: "key-ab", errorsOnly: true }),
+        "GET",
+        "usage/events?before=c1&limit=50&model=gpt-5&credential=claude-1&client_key=key-ab&errors_only=true",
+        undefined,
+      ],
+      [(a) => a.usageEvents({ errorsOnly: false, from: "a", to: "b" }), "GET", "usage/events?from=a&to=b", undefined],
+      [(a) => a.usageEvent("req-1"), "GET", "usage/events/req-1", undefined],
+      [(a) => a.usageSince("2026-11-21T23:00:00Z"), "GET", "usage/since?from=2026-11-21T23%3A00%3A00Z", undefined],
+      [(a) => a.exportUsage({}), "GET", "usage/export", undefined],
+      [(a) => a.exportUsage({ from: "x" }), "GET", "usage/export?from=x", undefined],
+      [(a) => a.importUsage({ version: 1, usage: {} }), "POST", "usage/import", { version: 1, usage: {} }],
     ];
     for (const [run, method, path, body] of cases) {
       const { fetchFn, api } = stub(200, null);
@@ -61,6 +81,9 @@ describe("HTTP transport", () => {
     const { fetchFn, api } = stub(200, null);
     await api.loginStatus("a/b c");
     expect(sent(fetchFn).url).toBe(`${B}logins/a%2Fb%20c`);
+    const usage = stub(200, null);
+    await usage.api.usageEvent("cpa-1/2?x");
+    expect(sent(usage.fetchFn).url).toBe(`${B}usage/events/cpa-1%2F2%3Fx`);
   });
 
   it("returns the decoded result, and null for an empty answer", async () => {

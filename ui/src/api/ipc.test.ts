@@ -28,6 +28,18 @@ describe("IPC transport", () => {
       [(a) => a.createApiKey(), "create_api_key", {}],
       [(a) => a.revokeApiKey("sk-1"), "revoke_api_key", { key: "sk-1" }],
       [(a) => a.logs(7, "debug", 100), "logs", { after: 7, level: "debug", limit: 100 }],
+      [(a) => a.usageSummary({}), "usage_summary", {}],
+      [(a) => a.usageSummary({ from: "f", to: "t" }, "day"), "usage_summary", { from: "f", to: "t", bucket: "day" }],
+      [
+        (a) => a.usageEvents({ before: "c", limit: 50, model: "m", credential: "claude-1", clientKey: "k", errorsOnly: true, from: "f", to: "t" }),
+        "usage_events",
+        { before: "c", limit: 50, model: "m", credential: "claude-1", clientKey: "k", errorsOnly: true, from: "f", to: "t" },
+      ],
+      [(a) => a.usageEvents({ limit: 50, errorsOnly: false }), "usage_events", { limit: 50 }],
+      [(a) => a.usageEvent("req-1"), "usage_event", { id: "req-1" }],
+      [(a) => a.usageSince("2026-11-21T23:00:00Z"), "usage_since", { from: "2026-11-21T23:00:00Z" }],
+      [(a) => a.exportUsage({ to: "t" }), "export_usage", { to: "t" }],
+      [(a) => a.importUsage({ version: 1 }), "import_usage", { document: { version: 1 } }],
     ];
     for (const [run, command, args] of cases) {
       const { invoke, api } = stub();

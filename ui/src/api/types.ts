@@ -119,6 +119,10 @@ export interface SettingsView {
   request_retry: number;
   proxy_url?: string | null;
   debug: boolean;
+  /** `usage-statistics-enabled`: keep a history of requests and tokens. */
+  usage_statistics_enabled: boolean;
+  /** `request-log`: keep each request's headers and bodies (for the request detail view). */
+  request_log: boolean;
 }
 
 export interface SettingsPatch {
@@ -128,6 +132,8 @@ export interface SettingsPatch {
   request_retry?: number;
   proxy_url?: string;
   debug?: boolean;
+  usage_statistics_enabled?: boolean;
+  request_log?: boolean;
 }
 
 export interface LogLine {
@@ -136,4 +142,122 @@ export interface LogLine {
   level: "ERROR" | "WARN" | "INFO" | "DEBUG" | "TRACE";
   target: string;
   message: string;
+}
+
+// Usage history (issue 6). All times are RFC 3339 UTC; series keys are UTC buckets.
+
+/** Counts of one group: a time bucket, a model, an account, a client key ("" for the whole range). */
+export interface Totals {
+  key: string;
+  requests: number;
+  errors: number;
+  input_tokens: number;
+  output_tokens: number;
+  cached_tokens: number;
+  reasoning_tokens: number;
+}
+
+export type Bucket = "hour" | "day";
+
+export interface UsageSummary {
+  /** `usage-statistics-enabled` now. */
+  enabled: boolean;
+  database: string;
+  /** Why the history is off (the database could not open), else null. */
+  unavailable: string | null;
+  from: string;
+  to: string;
+  bucket: Bucket;
+  totals: Totals;
+  /** One per bucket over the whole range, zero-filled, oldest first. */
+  series: Totals[];
+  by_model: Totals[];
+  by_credential: Totals[];
+  by_client_key: Totals[];
+  recorder: { written: number; dropped: number; failed: number };
+}
+
+export interface UsageEvent {
+  request_id: string;
+  time: string;
+  client_key: string | null;
+  format: string;
+  provider: string | null;
+  credential: string | null;
+  model: string;
+  upstream_model: string | null;
+  stream: boolean;
+  status: number;
+  error_class: string | null;
+  latency_ms: number;
+  ttfb_ms: number | null;
+  input_tokens: number;
+  output_tokens: number;
+  cached_tokens: number;
+  reasoning_tokens: number;
+  retries: number;
+  failovers: number;
+}
+
+export interface EventsPage {
+  events: UsageEvent[];
+  /** Opaque cursor for the next (older) page, passed back as `before`. */
+  next: string | null;
+}
+
+export interface Exchange {
+  method?: string;
+  url?: string;
+  status?: number;
+  headers: [string, string][];
+  body: string;
+  truncated: boolean;
+}
+
+export interface Capture {
+  request: Exchange;
+  attempts: { credential: string; request: Exchange; response: Exchange }[];
+  response: Exchange;
+}
+
+export interface RequestDetail {
+  event: UsageEvent | null;
+  log: Capture | null;
+}
+
+export interface ImportResult {
+  format: "switchyard" | "cliproxyapi";
+  read: number;
+  added: number;
+  skipped: number;
+}
+
+export interface TodayUsage {
+  requests: number;
+  tokens: number;
+  input_tokens: number;
+  output_tokens: number;
+}
+
+/** The export document: CLIProxyAPI's snapshot plus Switchyard's events; read back by `importUsage`. */
+export interface UsageExport {
+  version: number;
+  exported_at: string;
+  usage: Record<string, unknown>;
+  switchyard?: { version: number; events: UsageEvent[] };
+}
+
+// Unset filters may be passed as `undefined`: the client leaves them out of the call.
+export interface UsageRange {
+  from?: string | undefined;
+  to?: string | undefined;
+}
+
+export interface EventsQuery extends UsageRange {
+  before?: string | undefined;
+  limit?: number | undefined;
+  model?: string | undefined;
+  credential?: string | undefined;
+  clientKey?: string | undefined;
+  errorsOnly?: boolean | undefined;
 }
