@@ -355,23 +355,7 @@ mod tests {
         let e = UsageEvent {
             request_id: "req:1".into(),
             time: t,
-            client_key: None,
-            format: "anthropic".into(),
-            provider: None,
-            credential: None,
-            model: "m".into(),
-            upstream_model: None,
-            stream: false,
-            status: 200,
-            error_class: None,
-            latency_ms: 0,
-            ttfb_ms: None,
-            input_tokens: 0,
-            output_tokens: 0,
-            cached_tokens: 0,
-            reasoning_tokens: 0,
-            retries: 0,
-            failovers: 0,
+            ..UsageEvent::placeholder()
         };
         assert_eq!(parse_cursor(&cursor(&e)).unwrap(), (t, "req:1".to_string()));
         let err = parse_cursor("not a cursor").unwrap_err();

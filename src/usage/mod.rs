@@ -12,6 +12,7 @@ pub mod metrics;
 mod query;
 mod recorder;
 pub mod request_log;
+mod sqlite;
 mod store;
 pub mod tokens;
 
@@ -70,8 +71,9 @@ pub struct UsageEvent {
 }
 
 impl UsageEvent {
-    /// An empty event (no allocation), left behind when a finished one is moved out.
-    fn placeholder() -> UsageEvent {
+    /// An empty event (no allocation): what a finished one leaves behind when it is moved out, and the
+    /// base the ledger fills in.
+    pub(crate) fn placeholder() -> UsageEvent {
         UsageEvent {
             request_id: String::new(),
             time: OffsetDateTime::UNIX_EPOCH,
@@ -263,16 +265,8 @@ pub enum ReadError {
     Failed(String),
 }
 
-/// The writer's and the reader's connections, the folder created first.
+/// The writer's and the reader's connections.
 fn open_pair(path: &Path) -> Result<(UsageStore, UsageStore), UsageError> {
-    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-        if let Err(source) = std::fs::create_dir_all(dir) {
-            return Err(UsageError::Io {
-                path: dir.display().to_string(),
-                source,
-            });
-        }
-    }
     Ok((UsageStore::open(path)?, UsageStore::open(path)?))
 }
 

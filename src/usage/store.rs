@@ -7,7 +7,7 @@ use std::path::Path;
 use rusqlite::{params, Connection, OptionalExtension};
 use time::OffsetDateTime;
 
-use super::{ids, UsageEvent};
+use super::{ids, sqlite, UsageEvent};
 
 /// One row's placeholders, the number of columns, and how many rows one statement inserts.
 const ROW: &str = "(?, ?, ?, ?, ?, ?, ?, ?)";
@@ -258,7 +258,7 @@ pub enum UsageError {
         path: String,
         source: rusqlite::Error,
     },
-    #[error("usage database folder {path}: {source}")]
+    #[error("usage database {path}: cannot create its folder: {source}")]
     Io {
         path: String,
         source: std::io::Error,
@@ -280,28 +280,30 @@ pub struct UsageStore {
 }
 
 impl UsageStore {
-    /// Opens (creating if needed) the database at `path` and brings its schema up to date.
+    /// Opens (creating it and its folder if needed) the database at `path` and brings its schema up
+    /// to date.
     pub fn open(path: &Path) -> Result<UsageStore, UsageError> {
         let name = path.display().to_string();
-        let db = |source| UsageError::Db {
-            path: name.clone(),
-            source,
-        };
-        let conn = Connection::open(path).map_err(db)?;
-        // WAL: readers never block the writer, and a kill -9 mid-write leaves the last committed state.
-        conn.pragma_update(None, "journal_mode", "WAL")
-            .map_err(db)?;
-        conn.pragma_update(None, "synchronous", "NORMAL")
-            .map_err(db)?;
-        conn.busy_timeout(std::time::Duration::from_secs(5))
-            .map_err(db)?;
-        let mut store = UsageStore {
+        let conn = sqlite::open(path, &[], MIGRATIONS).map_err(|e| match e {
+            sqlite::OpenError::Db(source) => UsageError::Db {
+                path: name.clone(),
+                source,
+            },
+            sqlite::OpenError::Io(source) => UsageError::Io {
+                path: name.clone(),
+                source,
+            },
+            sqlite::OpenError::TooNew { found, known } => UsageError::TooNew {
+                path: name.clone(),
+                found,
+                known,
+            },
+        })?;
+        Ok(UsageStore {
             conn,
             path: name,
             routes: Routes::default(),
-        };
-        store.migrate()?;
-        Ok(store)
+        })
     }
 
     pub(super) fn db(&self) -> impl Fn(rusqlite::Error) -> UsageError + '_ {
@@ -309,43 +311,6 @@ impl UsageStore {
             path: self.path.clone(),
             source,
         }
-    }
-
-    fn migrate(&mut self) -> Result<(), UsageError> {
-        let version: i64 = self
-            .conn
-            .query_row("PRAGMA user_version", [], |r| r.get(0))
-            .map_err(self.db())?;
-        let known = MIGRATIONS.len();
-        let Ok(current) = usize::try_from(version) else {
-            return Err(UsageError::TooNew {
-                path: self.path.clone(),
-                found: version,
-                known,
-            });
-        };
-        if current > known {
-            return Err(UsageError::TooNew {
-                path: self.path.clone(),
-                found: version,
-                known,
-            });
-        }
-        let path = self.path.clone();
-        let tx = self.conn.transaction().map_err(|source| UsageError::Db {
-            path: path.clone(),
-            source,
-        })?;
-        for (n, sql) in MIGRATIONS.iter().enumerate().skip(current) {
-            tx.execute_batch(sql)
-                .and_then(|()| tx.pragma_update(None, "user_version", (n + 1) as i64))
-                .map_err(|source| UsageError::Db {
-                    path: path.clone(),
-                    source,
-                })?;
-        }
-        tx.commit()
-            .map_err(|source| UsageError::Db { path, source })
     }
 
     /// Records `events` in one transaction; an event whose request id is already there is skipped.

@@ -12,6 +12,7 @@ use flate2::Compression;
 use rusqlite::{params, Connection, OptionalExtension};
 
 use super::Capture;
+use crate::usage::sqlite;
 
 /// The schema, one entry per version: applying entry `n` moves a file from version `n` to `n + 1`.
 /// `seq` is the insertion order, which rotation follows (oldest first).
@@ -75,29 +76,25 @@ impl LogStore {
     /// Opens (creating it and its folder if needed) the file at `path` and brings its schema up to date.
     pub fn open(path: &Path) -> Result<LogStore, LogError> {
         let name = path.display().to_string();
-        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-            std::fs::create_dir_all(dir).map_err(|source| LogError::Io {
-                path: dir.display().to_string(),
-                source,
-            })?;
-        }
-        let db = |source| LogError::Db {
-            path: name.clone(),
-            source,
-        };
-        let conn = Connection::open(path).map_err(db)?;
-        // Only takes effect before the first table exists, which is when this file is new.
-        conn.pragma_update(None, "auto_vacuum", "INCREMENTAL")
-            .map_err(db)?;
-        conn.pragma_update(None, "journal_mode", "WAL")
-            .map_err(db)?;
-        conn.pragma_update(None, "synchronous", "NORMAL")
-            .map_err(db)?;
-        conn.busy_timeout(std::time::Duration::from_secs(5))
-            .map_err(db)?;
-        let mut store = LogStore { conn, path: name };
-        store.migrate()?;
-        Ok(store)
+        // `auto_vacuum` only takes effect before the first table exists, which is when this file is new.
+        let conn = sqlite::open(path, &[("auto_vacuum", "INCREMENTAL")], MIGRATIONS).map_err(
+            |e| match e {
+                sqlite::OpenError::Db(source) => LogError::Db {
+                    path: name.clone(),
+                    source,
+                },
+                sqlite::OpenError::Io(source) => LogError::Io {
+                    path: name.clone(),
+                    source,
+                },
+                sqlite::OpenError::TooNew { found, known } => LogError::TooNew {
+                    path: name.clone(),
+                    found,
+                    known,
+                },
+            },
+        )?;
+        Ok(LogStore { conn, path: name })
     }
 
     fn db(&self) -> impl Fn(rusqlite::Error) -> LogError + '_ {
@@ -105,36 +102,6 @@ impl LogStore {
             path: self.path.clone(),
             source,
         }
-    }
-
-    fn migrate(&mut self) -> Result<(), LogError> {
-        let version: i64 = self
-            .conn
-            .query_row("PRAGMA user_version", [], |r| r.get(0))
-            .map_err(self.db())?;
-        let known = MIGRATIONS.len();
-        let current = match usize::try_from(version) {
-            Ok(v) if v <= known => v,
-            _ => {
-                return Err(LogError::TooNew {
-                    path: self.path.clone(),
-                    found: version,
-                    known,
-                })
-            }
-        };
-        let path = self.path.clone();
-        let db = |source| LogError::Db {
-            path: path.clone(),
-            source,
-        };
-        let tx = self.conn.transaction().map_err(db)?;
-        for (n, sql) in MIGRATIONS.iter().enumerate().skip(current) {
-            tx.execute_batch(sql)
-                .and_then(|()| tx.pragma_update(None, "user_version", (n + 1) as i64))
-                .map_err(db)?;
-        }
-        tx.commit().map_err(db)
     }
 
     /// Stores `entries` in one transaction; a request id stored before is replaced.
