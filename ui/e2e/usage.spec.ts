@@ -233,3 +233,39 @@ test.describe("requests through the proxy", () => {
     await expect(page.getByTestId("request-fields")).toContainText("claude-sonnet-4-5-20250929");
   });
 });
+
+/** With `request-log: true`, a request's detail shows its exchange, credentials masked. */
+test.describe("the request log", () => {
+  test.use({
+    yardConfig: `request-log: true
+claude-api-key:
+  - api-key: "sk-mock-claude-upstream"
+    base-url: http://{mock}/anthropic
+`,
+  });
+
+  test("shows a real request's exchange with every credential masked", async ({ signedIn: page, yard }) => {
+    const resp = await fetch(`${yard.url}/v1/messages`, {
+      method: "POST",
+      headers: { "x-api-key": CLIENT_KEY, "anthropic-version": "2023-06-01", "Content-Type": "application/json" },
+      body: JSON.stringify({ model: "claude-sonnet-4-5-20250929", max_tokens: 64, messages: [{ role: "user", content: "hello log" }] }),
+    });
+    expect(resp.status).toBe(200);
+    await resp.text();
+
+    await openUsage(page);
+    await expect(async () => {
+      await page.getByRole("button", { name: "Refresh" }).click();
+      await expect(page.getByTestId("event")).toHaveCount(1, { timeout: 1000 });
+    }).toPass();
+    await page.getByTestId("event").first().click();
+    await expect(page.getByRole("heading", { name: "Request log" })).toBeVisible();
+    const main = page.locator("main");
+    await expect(main).toContainText("hello log");
+    await expect(main).toContainText("/anthropic/v1/messages");
+    await expect(main).toContainText("x-api-key");
+    const text = (await main.textContent()) ?? "";
+    expect(text).not.toContain(CLIENT_KEY);
+    expect(text).not.toContain("sk-mock-claude-upstream");
+  });
+});
