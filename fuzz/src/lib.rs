@@ -381,3 +381,26 @@ pub fn json_body(data: &[u8]) {
         "fields other than model changed"
     );
 }
+
+// ---- usage tokens -----------------------------------------------------------------------------------
+
+/// Any upstream answer → the usage reader of every format, read whole and as a stream: never a panic,
+/// and a stream's usage is the same however its bytes are cut into reads.
+pub fn usage_tokens(data: &[u8]) {
+    use switchyard::usage::tokens::{from_body, StreamTokens};
+    let streamed = |format: Format, cut: usize| {
+        let mut stream = StreamTokens::new(format);
+        let mut splitter = EventSplitter::new();
+        for chunk in data.chunks(cut) {
+            if let Some(events) = splitter.push(chunk) {
+                stream.push(&events);
+            }
+        }
+        stream.push(splitter.pending());
+        stream.tokens()
+    };
+    for format in CLIENTS {
+        let _ = from_body(format, data);
+        assert_eq!(streamed(format, 3), streamed(format, data.len().max(1)));
+    }
+}
