@@ -11,12 +11,17 @@ cd "$ROOT"
 out="$ROOT/bench/out/usage-$(date +%Y%m%d-%H%M%S)"
 mkdir -p "$out"
 
-command -v valgrind >/dev/null || apt-get install -y valgrind >/dev/null
-# run.sh builds the release binaries and installs wrk; no LiteLLM, no criterion, no doc from it.
-bench/run.sh --usage off --only-switchyard --no-litellm --no-criterion --no-doc --startup-runs 5 \
-    --results "$out/off.json" "$@"
-python3 bench/run.py --usage on --only-switchyard --no-litellm --no-criterion --no-doc --startup-runs 5 \
-    --results "$out/on.json" "$@"
+for tool in valgrind wrk; do
+    command -v "$tool" >/dev/null || apt-get install -y "$tool" >/dev/null
+done
+cargo build --release -p switchyard -p switchyard-mock --bins
+# Off, on, off, on: the machine drifts, so each setting is measured twice and interleaved.
+for round in 1 2; do
+    for usage in off on; do
+        python3 bench/run.py --usage "$usage" --only-switchyard --no-litellm --no-criterion --no-doc \
+            --startup-runs 5 --command bench/usage.sh --results "$out/$usage-$round.json" "$@"
+    done
+done
 
 for scenario in json stream; do
     for usage in off on; do
@@ -24,5 +29,5 @@ for scenario in json stream; do
     done
 done
 
-python3 bench/usage_compare.py "$out/off.json" "$out/on.json" "$out/callgrind.txt" \
+python3 bench/usage_compare.py "$out" \
     | tee "$ROOT/docs/usage-overhead.md"

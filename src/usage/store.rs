@@ -67,6 +67,9 @@ fn insert_foreign(
 #[derive(Default)]
 struct Routes {
     known: std::collections::HashMap<u64, Vec<(RouteKey, i64)>>,
+    /// Where the last event's route is in `known`: consecutive requests mostly share one (same tool,
+    /// model, account), and then need no hashing at all.
+    last: Option<(u64, usize)>,
 }
 
 /// FxHash's mixing step: a fast, non-cryptographic hash; the map only ever holds our own fields.
@@ -157,12 +160,20 @@ impl RouteKey {
 
 impl Routes {
     fn id(&mut self, tx: &rusqlite::Transaction<'_>, e: &UsageEvent) -> rusqlite::Result<i64> {
+        if let Some((hash, at)) = self.last {
+            if let Some((k, id)) = self.known.get(&hash).and_then(|same| same.get(at)) {
+                if k.matches(e) {
+                    return Ok(*id);
+                }
+            }
+        }
         let hash = fingerprint(e);
-        if let Some((_, id)) = self
+        if let Some((at, (_, id))) = self
             .known
             .get(&hash)
-            .and_then(|same| same.iter().find(|(k, _)| k.matches(e)))
+            .and_then(|same| same.iter().enumerate().find(|(_, (k, _))| k.matches(e)))
         {
+            self.last = Some((hash, at));
             return Ok(*id);
         }
         let key = RouteKey::of(e);
@@ -200,7 +211,9 @@ impl Routes {
                 tx.last_insert_rowid()
             }
         };
-        self.known.entry(hash).or_default().push((key, id));
+        let same = self.known.entry(hash).or_default();
+        same.push((key, id));
+        self.last = Some((hash, same.len() - 1));
         Ok(id)
     }
 }
@@ -231,7 +244,7 @@ CREATE INDEX routes_all ON routes(model, credential, client_key, format, provide
     stream, status, error_class, retries, failovers);
 CREATE TABLE event_rows (
     id               INTEGER PRIMARY KEY,
-    route            INTEGER NOT NULL REFERENCES routes(id),
+    route            INTEGER NOT NULL,
     latency_ms       INTEGER NOT NULL,
     ttfb_ms          INTEGER,
     input_tokens     INTEGER NOT NULL,
@@ -324,7 +337,7 @@ impl UsageStore {
         let result = Self::insert_all(&mut self.conn, &mut self.routes, events).map_err(db);
         if result.is_err() {
             // The transaction rolled back: routes it created are gone, forget their ids.
-            self.routes.known.clear();
+            self.routes = Routes::default();
         }
         result
     }
