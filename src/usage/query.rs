@@ -5,7 +5,7 @@ use serde::{Deserialize, Serialize};
 use time::{Duration, OffsetDateTime, Time};
 
 use super::ids;
-use super::store::{millis, row_event};
+use super::store::{millis, row_event, row_totals};
 use super::{GroupBy, Totals, UsageError, UsageEvent, UsageStore};
 
 /// The most buckets one series may have (a year of hours fits; ten years of hours does not).
@@ -143,17 +143,7 @@ impl UsageStore {
                  COALESCE(SUM(output_tokens), 0), COALESCE(SUM(cached_tokens), 0), \
                  COALESCE(SUM(reasoning_tokens), 0) FROM events WHERE id >= ?1 AND id < ?2",
                 [ids::lowest(millis(from)), ids::lowest(millis(to))],
-                |r| {
-                    Ok(Totals {
-                        key: String::new(),
-                        requests: r.get(0)?,
-                        errors: r.get(1)?,
-                        input_tokens: r.get(2)?,
-                        output_tokens: r.get(3)?,
-                        cached_tokens: r.get(4)?,
-                        reasoning_tokens: r.get(5)?,
-                    })
-                },
+                |r| row_totals(r, String::new(), 0),
             )
             .map_err(self.db())
     }

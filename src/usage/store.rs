@@ -424,15 +424,7 @@ impl UsageStore {
         let mut stmt = self.conn.prepare_cached(&sql).map_err(self.db())?;
         let rows = stmt
             .query_map([ids::lowest(millis(from)), ids::lowest(millis(to))], |r| {
-                Ok(Totals {
-                    key: r.get(0)?,
-                    requests: r.get(1)?,
-                    errors: r.get(2)?,
-                    input_tokens: r.get(3)?,
-                    output_tokens: r.get(4)?,
-                    cached_tokens: r.get(5)?,
-                    reasoning_tokens: r.get(6)?,
-                })
+                row_totals(r, r.get(0)?, 1)
             })
             .map_err(self.db())?;
         rows.collect::<Result<_, _>>().map_err(self.db())
@@ -572,6 +564,24 @@ pub struct Totals {
     pub output_tokens: u64,
     pub cached_tokens: u64,
     pub reasoning_tokens: u64,
+}
+
+/// Totals named `key` from the six sums (requests, errors, input, output, cached, reasoning) that start
+/// at column `first`.
+pub(super) fn row_totals(
+    r: &rusqlite::Row<'_>,
+    key: String,
+    first: usize,
+) -> rusqlite::Result<Totals> {
+    Ok(Totals {
+        key,
+        requests: r.get(first)?,
+        errors: r.get(first + 1)?,
+        input_tokens: r.get(first + 2)?,
+        output_tokens: r.get(first + 3)?,
+        cached_tokens: r.get(first + 4)?,
+        reasoning_tokens: r.get(first + 5)?,
+    })
 }
 
 pub(super) fn millis(t: OffsetDateTime) -> i64 {
