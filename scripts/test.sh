@@ -9,6 +9,12 @@ cd "$ROOT"
 
 step() { printf '\n==> %s\n' "$*"; }
 
+# Incremental caches only pay off across repeated builds of one checkout; in the one full run they are
+# gigabytes of dead weight on the disk.
+export CARGO_INCREMENTAL=0
+# A full disk shows up far from its cause (the linker dies with SIGBUS), so say up front how much is free.
+df -h "$ROOT" | awk 'NR == 2 { print "disk: " $4 " free of " $2 " at " $6 }'
+
 # --- dependencies -------------------------------------------------------------------------------------
 APT_PACKAGES=(
     build-essential pkg-config curl
@@ -81,4 +87,5 @@ scripts/desktop-smoke.sh
 step "desktop: the real app through tauri-driver (WebKitWebDriver): the dashboard shows the endpoint"
 scripts/desktop-webdriver.sh
 
+du -sh target fuzz/target 2>/dev/null | awk '{ print "build artifacts: " $1 " in " $2 }'
 printf '\nall checks passed\n'
