@@ -191,8 +191,7 @@ async fn with_the_log_off_no_file_is_kept() {
     assert!(!log_file(&h).exists(), "request-log off created its file");
 }
 
-/// Needs the request path to feed the ledger's capture and to name each answer in `x-switchyard-request-id` (the
-/// lead's wiring): until then it fails at the header.
+/// A real request through the proxy is logged under the id its answer names, with every key masked.
 #[tokio::test]
 async fn real_requests_are_logged_masked() {
     let h = proxy(true).await;
@@ -239,4 +238,44 @@ async fn real_requests_are_logged_masked() {
         .find(|h| h[0] == "authorization")
         .expect("the client's authorization header, masked");
     assert_eq!(auth[1], format!("Bearer ***({} chars)", CLIENT_KEY.len()));
+}
+
+/// A translated answer is logged with the head the client got, not the upstream's: a Chat Completions
+/// client asking for a whole answer from Codex (which always streams upstream) gets JSON, while the
+/// attempt shows the upstream's event stream.
+#[tokio::test]
+async fn translated_answers_are_logged_with_the_clients_head() {
+    let h = proxy(true).await;
+    let resp = h
+        .post("/v1/chat/completions", chat_body("gpt-5-codex", false))
+        .await;
+    assert_eq!(resp.status(), 200);
+    let id = resp.headers()["x-switchyard-request-id"]
+        .to_str()
+        .unwrap()
+        .to_string();
+    let client_type = resp.headers()["content-type"].to_str().unwrap().to_string();
+    let answer = resp.text().await.unwrap();
+    let (_, body) = logged(&h, &id).await;
+    let log = &body["log"];
+    let header = |exchange: &Value, name: &str| {
+        exchange["headers"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|h| h[0] == name)
+            .map(|h| h[1].as_str().unwrap().to_string())
+    };
+    assert_eq!(client_type, "application/json");
+    assert_eq!(
+        header(&log["response"], "content-type").as_deref(),
+        Some("application/json"),
+        "{log}"
+    );
+    assert_eq!(
+        header(&log["attempts"][0]["response"], "content-type").as_deref(),
+        Some("text/event-stream"),
+        "{log}"
+    );
+    assert_eq!(log["response"]["body"], answer.as_str());
 }

@@ -206,7 +206,7 @@ async fn route(
     let mut resp = match result {
         Ok(committed) => {
             tracing::info!(model, credential = %committed.served_by, status = committed.status.as_u16(), "{format} request");
-            ledger.committed(committed.status.as_u16(), &committed.headers);
+            ledger.committed(committed.status.as_u16());
             respond::committed(format, committed, ledger).await
         }
         Err(err) => {

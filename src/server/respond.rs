@@ -186,6 +186,13 @@ pub async fn committed(format: Format, mut c: Committed, mut ledger: Ledger) -> 
         served_by,
         ..
     } = c;
+    let mut head = http::HeaderMap::new();
+    copy_headers(&headers, &mut head);
+    if is_sse {
+        // Tell buffering reverse proxies (nginx) to pass events through as they come.
+        head.insert("x-accel-buffering", HeaderValue::from_static("no"));
+    }
+    ledger.answer_head(status.as_u16(), &head);
     let body = if is_sse {
         Body::from_stream(async_stream::stream! {
             let mut splitter = EventSplitter::new();
@@ -265,11 +272,6 @@ pub async fn committed(format: Format, mut c: Committed, mut ledger: Ledger) -> 
     };
     let mut resp = Response::new(body);
     *resp.status_mut() = status;
-    copy_headers(&headers, resp.headers_mut());
-    if is_sse {
-        // Tell buffering reverse proxies (nginx) to pass events through as they come.
-        resp.headers_mut()
-            .insert("x-accel-buffering", HeaderValue::from_static("no"));
-    }
+    *resp.headers_mut() = head;
     resp
 }

@@ -161,6 +161,16 @@ fn stream_to_client(
     let mut encoder: Box<dyn StreamEncoder> = translate::stream_encoder(t.client, &t.options);
     // Without keep-alives, wait as long as it takes.
     let keepalive = t.keepalive.unwrap_or(Duration::MAX);
+    let content_type = if t.client == Format::Gemini && !t.options.gemini_sse {
+        "application/json"
+    } else {
+        "text/event-stream"
+    };
+    let mut head = http::HeaderMap::new();
+    head.insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
+    head.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-cache"));
+    head.insert("x-accel-buffering", HeaderValue::from_static("no"));
+    ledger.answer_head(200, &head);
     let body = Body::from_stream(async_stream::stream! {
         let mut out = Vec::new();
         let mut failed = None;
@@ -194,16 +204,8 @@ fn stream_to_client(
         }
         ledger.finish(200, failed);
     });
-    let content_type = if t.client == Format::Gemini && !t.options.gemini_sse {
-        "application/json"
-    } else {
-        "text/event-stream"
-    };
     let mut resp = Response::new(body);
-    let headers = resp.headers_mut();
-    headers.insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
-    headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-cache"));
-    headers.insert("x-accel-buffering", HeaderValue::from_static("no"));
+    *resp.headers_mut() = head;
     resp
 }
 
@@ -229,6 +231,7 @@ async fn aggregate_to_client(
                 header::CONTENT_TYPE,
                 HeaderValue::from_static("application/json"),
             );
+            ledger.answer_head(200, out.headers());
             ledger.answer_bytes(&body);
             ledger.finish(200, None);
             *out.body_mut() = Body::from(body);

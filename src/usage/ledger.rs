@@ -117,10 +117,15 @@ impl Ledger {
         }
     }
 
-    /// The answer's head goes to the client: its first byte has arrived from upstream.
-    pub fn committed(&mut self, status: u16, headers: &HeaderMap) {
+    /// The upstream's answer is committed: its first byte has arrived.
+    pub fn committed(&mut self, status: u16) {
         self.event.status = status;
         self.event.ttfb_ms = Some(elapsed_ms(self.started));
+    }
+
+    /// The head the client gets (request log only): the upstream's, filtered, for passthrough; our own
+    /// for translated answers.
+    pub fn answer_head(&mut self, status: u16, headers: &HeaderMap) {
         if let Some(c) = &mut self.capture {
             c.response_head(status, headers);
         }
