@@ -20,8 +20,8 @@ use http::{Method, StatusCode};
 use secrecy::ExposeSecret;
 
 use crate::accounts::refresh::TokenSource;
-use crate::accounts::{routable, AccountStore};
-use crate::config::{Config, Credential};
+use crate::accounts::{routable, Account, AccountStore};
+use crate::config::Config;
 use crate::routing::{Cooldowns, Registry, Router};
 use crate::service::Service;
 use crate::usage::{self, Usage};
@@ -37,12 +37,16 @@ pub struct Live {
     listings: models::Listings,
     /// How usage names each of `config.api_keys`, computed once per snapshot.
     client_key_labels: Vec<String>,
+    /// Every logged-in account, serving or not, as (routing id, provider): health and metrics count
+    /// them without reading the list again.
+    pub accounts: Vec<(String, &'static str)>,
 }
 
 impl Live {
-    /// The config's keys and the logged-in accounts' credentials, ready to route.
-    pub fn new(config: Arc<Config>, accounts: &[Arc<Credential>]) -> Self {
-        let registry = Registry::with_accounts(&config, accounts);
+    /// The config's keys and the logged-in accounts that can serve, ready to route.
+    pub fn new(config: Arc<Config>, accounts: &[Account]) -> Self {
+        let creds = routable::credentials(accounts, &config);
+        let registry = Registry::with_accounts(&config, &creds);
         let listings = models::Listings::new(&registry);
         let client_key_labels = config
             .api_keys
@@ -54,6 +58,10 @@ impl Live {
             registry,
             listings,
             client_key_labels,
+            accounts: accounts
+                .iter()
+                .map(|a| (routable::credential_id(&a.id), a.provider.as_str()))
+                .collect(),
         }
     }
 }
@@ -140,8 +148,8 @@ impl AppState {
             tracing::warn!("host, port and tls changes take effect after a restart");
         }
         self.usage.reconfigure(&config.usage);
-        let creds = account_credentials(self.accounts.load().as_deref(), &config);
-        self.live.store(Arc::new(Live::new(config, &creds)));
+        let accounts = listed_accounts(self.accounts.load().as_deref());
+        self.live.store(Arc::new(Live::new(config, &accounts)));
         self.changes.send_modify(|n| *n += 1);
     }
 
@@ -149,8 +157,8 @@ impl AppState {
     /// requests from now on see the new list.
     pub fn accounts_changed(&self) {
         let config = self.live().config.clone();
-        let creds = account_credentials(self.accounts.load().as_deref(), &config);
-        self.live.store(Arc::new(Live::new(config, &creds)));
+        let accounts = listed_accounts(self.accounts.load().as_deref());
+        self.live.store(Arc::new(Live::new(config, &accounts)));
         self.changes.send_modify(|n| *n += 1);
     }
 }
@@ -168,13 +176,13 @@ pub fn base_url(addr: SocketAddr, tls: bool) -> String {
     format!("{scheme}://{ip}:{}", addr.port())
 }
 
-/// The accounts that can serve now, as credentials; none when the list cannot be read (said in the log).
-fn account_credentials(store: Option<&AccountStore>, config: &Config) -> Vec<Arc<Credential>> {
+/// The logged-in accounts; none when the list cannot be read (said in the log).
+fn listed_accounts(store: Option<&AccountStore>) -> Vec<Account> {
     let Some(store) = store else {
         return Vec::new();
     };
     match store.list() {
-        Ok(accounts) => routable::credentials(&accounts, config),
+        Ok(accounts) => accounts,
         Err(e) => {
             tracing::warn!("cannot read the account list; serving with config keys only: {e}");
             Vec::new()

@@ -17,7 +17,6 @@ use serde_json::json;
 use subtle::ConstantTimeEq;
 
 use super::AppState;
-use crate::accounts::routable;
 use crate::config::Credential;
 use crate::usage::metrics::{Cooling, CredentialState, Refreshes, Scrape};
 
@@ -35,7 +34,7 @@ pub async fn liveness() -> Json<serde_json::Value> {
 
 /// 200 when at least one credential can serve a request now, else 503 with the reasons.
 pub async fn readiness(State(state): State<Arc<AppState>>) -> Response {
-    let census = census(&state).await;
+    let census = census(&state);
     let (usable, total) = (census.count(CredentialState::Ready), census.creds.len());
     let credentials = json!({"usable": usable, "total": total});
     if usable > 0 {
@@ -72,7 +71,7 @@ pub async fn metrics(State(state): State<Arc<AppState>>, req: Request) -> Respon
     if let Err(why) = admit(live.config.usage.metrics_key.as_ref(), req.headers(), peer) {
         return refusal(why);
     }
-    let census = census(&state).await;
+    let census = census(&state);
     let usage = state.usage();
     let scrape = Scrape {
         credentials: census.creds,
@@ -205,24 +204,9 @@ struct Served<'a> {
     back_in: Option<Duration>,
 }
 
-/// Reads the live registry, the router's cooldowns and the account list (from disk, off the async
-/// threads; only once someone has logged in).
-async fn census(state: &AppState) -> Census {
+/// Reads the live snapshot (registry and account list) and the router's cooldowns.
+fn census(state: &AppState) -> Census {
     let live = state.live();
-    let accounts = match state.accounts.load_full() {
-        None => Vec::new(),
-        Some(store) => match tokio::task::spawn_blocking(move || store.list()).await {
-            Ok(Ok(list)) => list,
-            Ok(Err(e)) => {
-                tracing::warn!("cannot read the account list for the health check: {e}");
-                Vec::new()
-            }
-            Err(e) => {
-                tracing::warn!("reading the account list failed: {e}");
-                Vec::new()
-            }
-        },
-    };
     let now = tokio::time::Instant::now();
     let resting = state.cooldowns().resting(now, |_| true);
     let rest: HashMap<(&str, &str), Duration> = resting
@@ -263,12 +247,9 @@ async fn census(state: &AppState) -> Census {
             creds.push((cred.provider.name().to_string(), CredentialState::Disabled));
         }
     }
-    for account in &accounts {
-        if !served.contains_key(routable::credential_id(&account.id).as_str()) {
-            creds.push((
-                account.provider.as_str().to_string(),
-                CredentialState::Disabled,
-            ));
+    for (id, provider) in &live.accounts {
+        if !served.contains_key(id.as_str()) {
+            creds.push((provider.to_string(), CredentialState::Disabled));
         }
     }
 
