@@ -8,6 +8,7 @@ use time::format_description::well_known::Rfc3339;
 use time::{Duration, OffsetDateTime};
 
 use super::{ErrorKind, Result, Service, ServiceError};
+use crate::usage::dates::rfc3339_utc;
 use crate::usage::export::{self, Format};
 use crate::usage::request_log::Capture;
 use crate::usage::{Bucket, EventQuery, ReadError, Report, Totals, UsageEvent, MAX_BUCKETS};
@@ -279,8 +280,8 @@ fn range(
     if from >= to {
         return Err(ServiceError::invalid(format!(
             "`from` ({}) must be before `to` ({})",
-            rfc3339(from),
-            rfc3339(to)
+            rfc3339_utc(from),
+            rfc3339_utc(to)
         )));
     }
     Ok((from, to))
@@ -291,7 +292,7 @@ fn whole_range(from: Option<&str>, to: Option<&str>) -> Result<(OffsetDateTime, 
     // Past any recorded time; the store counts in milliseconds since 1970 as i64.
     let end = OffsetDateTime::UNIX_EPOCH + Duration::days(365 * 1000);
     let to = to.map(|t| parse_time("to", t)).transpose()?.unwrap_or(end);
-    range(from, Some(&rfc3339(to)), None)
+    range(from, Some(&rfc3339_utc(to)), None)
 }
 
 fn parse_time(name: &str, value: &str) -> Result<OffsetDateTime> {
@@ -300,10 +301,6 @@ fn parse_time(name: &str, value: &str) -> Result<OffsetDateTime> {
             "`{name}` is `{value}`, not an RFC 3339 time like 2026-11-22T00:00:00Z: {e}"
         ))
     })
-}
-
-fn rfc3339(t: OffsetDateTime) -> String {
-    t.format(&Rfc3339).unwrap_or_default()
 }
 
 fn non_empty(s: Option<String>) -> Option<String> {

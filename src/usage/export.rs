@@ -14,6 +14,7 @@ use sha2::{Digest, Sha256};
 use time::format_description::well_known::Rfc3339;
 use time::{OffsetDateTime, UtcOffset};
 
+use super::dates::{rfc3339_utc, utc_day};
 use super::{client_key_label, UsageEvent};
 
 /// The export document's version, and its `switchyard` section's.
@@ -148,7 +149,7 @@ pub fn snapshot(events: &[UsageEvent]) -> Snapshot {
         model.total_requests += 1;
         model.total_tokens += total;
         model.details.push(Detail {
-            timestamp: rfc3339_nano(e.time),
+            timestamp: rfc3339_utc(e.time),
             latency_ms: to_i64(e.latency_ms),
             source: e.credential.clone().unwrap_or_default(),
             auth_index: String::new(),
@@ -161,9 +162,8 @@ pub fn snapshot(events: &[UsageEvent]) -> Snapshot {
             },
             failed,
         });
-        let t = e.time.to_offset(UtcOffset::UTC);
-        let day = format!("{:04}-{:02}-{:02}", t.year(), u8::from(t.month()), t.day());
-        let hour = format!("{:02}", t.hour());
+        let day = utc_day(e.time);
+        let hour = format!("{:02}", e.time.to_offset(UtcOffset::UTC).hour());
         *s.requests_by_day.entry(day.clone()).or_default() += 1;
         *s.requests_by_hour.entry(hour.clone()).or_default() += 1;
         *s.tokens_by_day.entry(day).or_default() += total;
@@ -283,7 +283,7 @@ fn cliproxyapi_events(snapshot: Snapshot) -> Result<Vec<UsageEvent>, ImportError
                 let tokens = normalised(d.tokens);
                 let key = format!(
                     "{api}|{model}|{}|{}|{}|{}|{}|{}|{}|{}|{}",
-                    rfc3339_nano(time),
+                    rfc3339_utc(time),
                     d.source,
                     d.auth_index,
                     d.failed,
@@ -371,27 +371,6 @@ fn is_label(name: &str) -> bool {
     name.strip_prefix("key-").is_some_and(|hex| {
         hex.len() == 8 && hex.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'))
     })
-}
-
-/// Go's `time.RFC3339Nano` in UTC: `2026-11-20T10:15:03.1234Z`, trailing zeros of the fraction dropped.
-fn rfc3339_nano(t: OffsetDateTime) -> String {
-    let t = t.to_offset(UtcOffset::UTC);
-    let mut s = format!(
-        "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}",
-        t.year(),
-        u8::from(t.month()),
-        t.day(),
-        t.hour(),
-        t.minute(),
-        t.second()
-    );
-    if t.nanosecond() != 0 {
-        let fraction = format!("{:09}", t.nanosecond());
-        s.push('.');
-        s.push_str(fraction.trim_end_matches('0'));
-    }
-    s.push('Z');
-    s
 }
 
 /// The history keeps milliseconds.

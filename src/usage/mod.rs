@@ -5,6 +5,7 @@
 //! happened to it and hands the finished event over without ever waiting for the disk.
 
 mod batch;
+pub(crate) mod dates;
 pub mod export;
 mod ids;
 mod ledger;

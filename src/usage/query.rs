@@ -4,6 +4,7 @@
 use serde::{Deserialize, Serialize};
 use time::{Duration, OffsetDateTime, Time};
 
+use super::dates::utc_day;
 use super::ids;
 use super::store::{millis, row_event, row_totals};
 use super::{GroupBy, Totals, UsageError, UsageEvent, UsageStore};
@@ -65,7 +66,7 @@ impl Bucket {
     /// The key [`UsageStore::totals`] gives the bucket starting at `t`: `2026-11-22` or
     /// `2026-11-22T14:00`, UTC.
     fn key(self, t: OffsetDateTime) -> String {
-        let day = format!("{:04}-{:02}-{:02}", t.year(), u8::from(t.month()), t.day());
+        let day = utc_day(t);
         match self {
             Bucket::Hour => format!("{day}T{:02}:00", t.hour()),
             Bucket::Day => day,

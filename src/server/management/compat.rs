@@ -353,16 +353,12 @@ async fn logs(State(m): Mgmt, Query(q): Query<LogsQuery>) -> Response {
 
 /// A line as CLIProxyAPI writes its log file: `[2026-01-02 15:04:05] [info] message`.
 fn log_text(l: &LogLine) -> String {
-    let t = l.time;
-    let when = format!(
-        "{:04}-{:02}-{:02} {:02}:{:02}:{:02}",
-        t.year(),
-        u8::from(t.month()),
-        t.day(),
-        t.hour(),
-        t.minute(),
-        t.second()
-    );
+    let when = l
+        .time
+        .format(time::macros::format_description!(
+            "[year]-[month]-[day] [hour]:[minute]:[second]"
+        ))
+        .unwrap_or_default();
     format!("[{when}] [{}] {}", l.level.to_ascii_lowercase(), l.message)
 }
 
