@@ -72,6 +72,16 @@ async fn logged(h: &Harness, id: &str) -> (reqwest::header::HeaderMap, Value) {
     }
 }
 
+/// The id an answer names its request by (`x-switchyard-request-id`).
+fn request_id(resp: &reqwest::Response) -> String {
+    resp.headers()
+        .get("x-switchyard-request-id")
+        .expect("the answer names its request in x-switchyard-request-id")
+        .to_str()
+        .unwrap()
+        .to_string()
+}
+
 /// A second writer on the proxy's request-log file, to put captures there without real traffic.
 fn writer(database_dir: &Path) -> RequestLog {
     RequestLog::open(&UsageConfig {
@@ -180,12 +190,7 @@ async fn with_the_log_off_no_file_is_kept() {
         .post("/v1/chat/completions", chat_body("compat-gpt-4o", false))
         .await;
     assert_eq!(resp.status(), 200);
-    let id = resp
-        .headers()
-        .get("x-switchyard-request-id")
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or("0123456789abcdef")
-        .to_string();
+    let id = request_id(&resp);
     resp.text().await.unwrap();
     assert_eq!(by_id(&h, &id, Some(KEY)).await.0, 404);
     assert!(!log_file(&h).exists(), "request-log off created its file");
@@ -198,13 +203,7 @@ async fn real_requests_are_logged_masked() {
     let sent = chat_body("compat-gpt-4o", false);
     let resp = h.post("/v1/chat/completions", sent.clone()).await;
     assert_eq!(resp.status(), 200);
-    let id = resp
-        .headers()
-        .get("x-switchyard-request-id")
-        .expect("the answer names its request in x-switchyard-request-id")
-        .to_str()
-        .unwrap()
-        .to_string();
+    let id = request_id(&resp);
     let answer = resp.text().await.unwrap();
     let (_, body) = logged(&h, &id).await;
     let text = body.to_string();
@@ -250,10 +249,7 @@ async fn translated_answers_are_logged_with_the_clients_head() {
         .post("/v1/chat/completions", chat_body("gpt-5-codex", false))
         .await;
     assert_eq!(resp.status(), 200);
-    let id = resp.headers()["x-switchyard-request-id"]
-        .to_str()
-        .unwrap()
-        .to_string();
+    let id = request_id(&resp);
     let client_type = resp.headers()["content-type"].to_str().unwrap().to_string();
     let answer = resp.text().await.unwrap();
     let (_, body) = logged(&h, &id).await;
