@@ -72,14 +72,21 @@ async fn logged(h: &Harness, id: &str) -> (reqwest::header::HeaderMap, Value) {
     }
 }
 
-/// The id an answer names its request by (`x-switchyard-request-id`).
-fn request_id(resp: &reqwest::Response) -> String {
-    resp.headers()
-        .get("x-switchyard-request-id")
-        .expect("the answer names its request in x-switchyard-request-id")
-        .to_str()
-        .unwrap()
-        .to_string()
+/// A Chat Completions request that must succeed: the id its answer names (`x-switchyard-request-id`),
+/// the answer's content type and its body.
+async fn chat(h: &Harness, body: Value) -> (String, String, String) {
+    let resp = h.post("/v1/chat/completions", body).await;
+    assert_eq!(resp.status(), 200);
+    let header = |name: &str| {
+        resp.headers()
+            .get(name)
+            .unwrap_or_else(|| panic!("the answer has no {name}"))
+            .to_str()
+            .unwrap()
+            .to_string()
+    };
+    let (id, content_type) = (header("x-switchyard-request-id"), header("content-type"));
+    (id, content_type, resp.text().await.unwrap())
 }
 
 /// A second writer on the proxy's request-log file, to put captures there without real traffic.
@@ -186,12 +193,7 @@ async fn the_request_log_wants_the_management_key() {
 #[tokio::test]
 async fn with_the_log_off_no_file_is_kept() {
     let h = proxy(false).await;
-    let resp = h
-        .post("/v1/chat/completions", chat_body("compat-gpt-4o", false))
-        .await;
-    assert_eq!(resp.status(), 200);
-    let id = request_id(&resp);
-    resp.text().await.unwrap();
+    let (id, _, _) = chat(&h, chat_body("compat-gpt-4o", false)).await;
     assert_eq!(by_id(&h, &id, Some(KEY)).await.0, 404);
     assert!(!log_file(&h).exists(), "request-log off created its file");
 }
@@ -201,10 +203,7 @@ async fn with_the_log_off_no_file_is_kept() {
 async fn real_requests_are_logged_masked() {
     let h = proxy(true).await;
     let sent = chat_body("compat-gpt-4o", false);
-    let resp = h.post("/v1/chat/completions", sent.clone()).await;
-    assert_eq!(resp.status(), 200);
-    let id = request_id(&resp);
-    let answer = resp.text().await.unwrap();
+    let (id, _, answer) = chat(&h, sent.clone()).await;
     let (_, body) = logged(&h, &id).await;
     let text = body.to_string();
     for secret in [CLIENT_KEY, "sk-compat-1", "sk-compat-2", "sk-claude-1"] {
@@ -245,13 +244,7 @@ async fn real_requests_are_logged_masked() {
 #[tokio::test]
 async fn translated_answers_are_logged_with_the_clients_head() {
     let h = proxy(true).await;
-    let resp = h
-        .post("/v1/chat/completions", chat_body("gpt-5-codex", false))
-        .await;
-    assert_eq!(resp.status(), 200);
-    let id = request_id(&resp);
-    let client_type = resp.headers()["content-type"].to_str().unwrap().to_string();
-    let answer = resp.text().await.unwrap();
+    let (id, client_type, answer) = chat(&h, chat_body("gpt-5-codex", false)).await;
     let (_, body) = logged(&h, &id).await;
     let log = &body["log"];
     let header = |exchange: &Value, name: &str| {
