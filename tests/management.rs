@@ -72,6 +72,16 @@ async fn fails(
     err
 }
 
+/// `GET` with the key, the answer as it came (for its headers or a body that is not JSON).
+async fn get_raw(h: &Harness, path: &str) -> reqwest::Response {
+    h.http
+        .get(h.url(&format!("/v0/management/{path}")))
+        .bearer_auth(KEY)
+        .send()
+        .await
+        .unwrap()
+}
+
 async fn get(h: &Harness, path: &str) -> Value {
     let (status, body) = call(h, Method::GET, path, None).await;
     assert_eq!(status, 200, "GET {path}: {body}");
@@ -374,13 +384,7 @@ async fn a_broken_config_is_refused_with_positions_and_nothing_is_written() {
     assert_eq!(warnings, json!([]));
     assert_eq!(std::fs::read_to_string(h.config_path()).unwrap(), good);
     assert_eq!(get(&h, "switchyard/settings").await["request_retry"], 1);
-    let text = h
-        .http
-        .get(h.url("/v0/management/config.yaml"))
-        .bearer_auth(KEY)
-        .send()
-        .await
-        .unwrap();
+    let text = get_raw(&h, "config.yaml").await;
     assert!(text.headers()["content-type"]
         .to_str()
         .unwrap()
@@ -692,4 +696,189 @@ async fn the_management_page_is_served_when_built_and_explains_itself_when_not()
         .await
         .unwrap();
     assert_eq!(escape.status(), 404);
+}
+
+/// A CLIProxyAPI auth file for `email` of `provider` with `access` as its access token.
+fn auth_file(provider: &str, email: &str, access: &str) -> Value {
+    json!({
+        "type": provider,
+        "email": email,
+        "access_token": access,
+        "refresh_token": format!("refresh-{access}"),
+        "expired": "2099-01-01T00:00:00Z",
+        "prefix": "team",
+    })
+}
+
+/// `files` as a multipart form, each under the field `file` (the way tools built for CLIProxyAPI send
+/// them).
+fn multipart(files: &[(&str, &[u8])]) -> (String, Vec<u8>) {
+    let boundary = "switchyard-test-boundary";
+    let mut body = Vec::new();
+    for (name, bytes) in files {
+        body.extend_from_slice(
+            format!(
+                "--{boundary}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"{name}\"\r\n\
+                 Content-Type: application/json\r\n\r\n"
+            )
+            .as_bytes(),
+        );
+        body.extend_from_slice(bytes);
+        body.extend_from_slice(b"\r\n");
+    }
+    body.extend_from_slice(format!("--{boundary}--\r\n").as_bytes());
+    (format!("multipart/form-data; boundary={boundary}"), body)
+}
+
+/// `POST auth-files` with a raw or multipart body: status and JSON answer.
+async fn upload(h: &Harness, query: &str, content_type: &str, body: Vec<u8>) -> (u16, Value) {
+    let resp = h
+        .http
+        .post(h.url(&format!("/v0/management/auth-files{query}")))
+        .bearer_auth(KEY)
+        .header("content-type", content_type)
+        .body(body)
+        .send()
+        .await
+        .unwrap();
+    let status = resp.status().as_u16();
+    (status, resp.json().await.unwrap_or(Value::Null))
+}
+
+/// `POST auth-files?name=` with `file` as the raw body.
+async fn upload_json(h: &Harness, name: &str, file: &Value) -> (u16, Value) {
+    let query = format!("?name={name}");
+    upload(h, &query, "application/json", file.to_string().into_bytes()).await
+}
+
+/// The `name` of each entry of a list (`files`, `failed`).
+fn names(list: &Value) -> Vec<&str> {
+    list.as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["name"].as_str().unwrap())
+        .collect()
+}
+
+#[tokio::test]
+async fn auth_files_are_uploaded_as_accounts_and_downloaded_again() {
+    let (h, auth) = proxy("").await;
+    let claude = auth_file("claude", "me@example.com", "uploaded-claude-token");
+    let (status, body) = upload_json(&h, "claude-me@example.com.json", &claude).await;
+    assert_eq!(
+        (status, &body),
+        (
+            200,
+            &json!({"status": "ok", "uploaded": 1, "files": ["claude-me@example.com.json"]})
+        )
+    );
+
+    // The account serves at once, under the file's prefix, with the file's token.
+    let resp = h
+        .post(
+            "/v1/messages",
+            common::messages_body("team/claude-sonnet-4-5-20250929", 8, false),
+        )
+        .await;
+    assert_eq!(resp.status(), 200, "{}", resp.text().await.unwrap());
+    let served = h.mock.requests();
+    assert_eq!(
+        served.last().unwrap().credential.as_deref(),
+        Some("uploaded-claude-token")
+    );
+
+    // Several at once, as a form: one good, one another provider's, one not JSON.
+    let codex = auth_file("codex", "dev@example.com", "uploaded-codex-token").to_string();
+    let (content_type, form) = multipart(&[
+        ("codex-dev@example.com.json", codex.as_bytes()),
+        ("gemini-x.json", br#"{"type": "gemini", "token": {}}"#),
+        ("broken.json", b"{not json"),
+    ]);
+    let (status, body) = upload(&h, "", &content_type, form).await;
+    assert_eq!(status, 207, "{body}");
+    assert_eq!(body["status"], "partial");
+    assert_eq!(body["files"], json!(["codex-dev@example.com.json"]));
+    assert_eq!(names(&body["failed"]), ["gemini-x.json", "broken.json"]);
+    assert!(
+        body["failed"][0]["error"]
+            .as_str()
+            .unwrap()
+            .contains("not a Claude or Codex login"),
+        "{body}"
+    );
+
+    assert_eq!(
+        names(&get(&h, "auth-files").await["files"]),
+        ["claude-me@example.com.json", "codex-dev@example.com.json"]
+    );
+
+    // Downloaded, it is the file CLIProxyAPI would have: tokens, email, settings, its name.
+    let resp = get_raw(&h, "auth-files/download?name=claude-me@example.com.json").await;
+    assert_eq!(resp.status(), 200);
+    assert_eq!(
+        resp.headers()["content-disposition"],
+        "attachment; filename=\"claude-me@example.com.json\""
+    );
+    assert_eq!(resp.headers()["cache-control"], "no-store");
+    let file: Value = resp.json().await.unwrap();
+    for key in ["type", "email", "access_token", "refresh_token", "prefix"] {
+        assert_eq!(file[key], claude[key], "{key}: {file}");
+    }
+
+    // Uploading the same login again updates it rather than adding a second account.
+    let renewed = auth_file("claude", "me@example.com", "renewed-claude-token");
+    let (status, _) = upload_json(&h, "claude-me@example.com.json", &renewed).await;
+    assert_eq!(status, 200);
+    assert_eq!(
+        get(&h, "auth-files").await["files"]
+            .as_array()
+            .unwrap()
+            .len(),
+        2
+    );
+
+    // Refusals: a name that is a path or not .json, nothing to read, no key, no such file.
+    for query in ["?name=../claude.json", "?name=claude.txt", ""] {
+        let (status, body) = upload(&h, query, "application/json", claude.to_string().into()).await;
+        assert_eq!(status, 400, "{query}: {body}");
+        assert!(body["error"].as_str().is_some(), "{body}");
+    }
+    let (content_type, _) = multipart(&[]);
+    let (status, body) = upload(
+        &h,
+        "",
+        &content_type,
+        b"--switchyard-test-boundary--\r\n".to_vec(),
+    )
+    .await;
+    assert_eq!(
+        (status, body["error"].as_str()),
+        (400, Some("no files uploaded"))
+    );
+    let anonymous = h
+        .http
+        .post(h.url("/v0/management/auth-files?name=claude-x.json"))
+        .body(claude.to_string())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(anonymous.status(), 401);
+    answer(
+        &h,
+        Method::GET,
+        "auth-files/download?name=nobody.json",
+        None,
+        404,
+    )
+    .await;
+
+    // The tokens were not written out as files: they are in the account store's own place.
+    let written: Vec<String> = std::fs::read_dir(auth.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    assert!(
+        !written.iter().any(|n| n.starts_with("claude-me")),
+        "{written:?}"
+    );
 }

@@ -206,6 +206,8 @@ pub enum OriginKind {
     AuthDir,
     ClaudeCode,
     CodexCli,
+    /// An auth file sent to the management API (`POST auth-files`): its path is the file's name.
+    Upload,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

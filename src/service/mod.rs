@@ -3,6 +3,7 @@
 //! two can never disagree. Every answer is a plain serde type, the same over both transports
 //! (docs/management-api.md lists them).
 
+mod auth_files;
 mod hub;
 mod settings;
 mod usage;

@@ -179,11 +179,11 @@ fn hex8(bytes: &[u8], n: usize) -> String {
 }
 
 /// The file name CLIProxyAPI would give this account: the one it came from when it came from an auth
-/// dir; otherwise `claude-[<hash8>-]<email>.json` / `codex-[<hash8>-]<email>[-<plan>].json`, the hash
+/// dir or an uploaded file; otherwise `claude-[<hash8>-]<email>.json` / `codex-[<hash8>-]<email>[-<plan>].json`, the hash
 /// from the organization / account uuid (Claude) or the ChatGPT account id (Codex).
 pub fn auth_file_name(account: &Account) -> String {
     if let Some(Origin {
-        kind: OriginKind::AuthDir,
+        kind: OriginKind::AuthDir | OriginKind::Upload,
         path: Some(path),
         ..
     }) = &account.origin

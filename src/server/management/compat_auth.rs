@@ -7,11 +7,11 @@
 use std::sync::Arc;
 
 use axum::body::Bytes;
-use axum::extract::{Query, State};
+use axum::extract::{FromRequest, Multipart, Query, Request, State};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, patch, post};
 use axum::{Json, Router};
-use http::StatusCode;
+use http::{header, HeaderValue, StatusCode};
 use serde::Deserialize;
 use serde_json::{json, Value};
 
@@ -24,7 +24,13 @@ type Mgmt = State<Arc<Management>>;
 
 pub fn routes() -> Router<Arc<Management>> {
     Router::new()
-        .route("/auth-files", get(auth_files).delete(delete_auth_file))
+        .route(
+            "/auth-files",
+            get(auth_files)
+                .post(upload_auth_files)
+                .delete(delete_auth_file),
+        )
+        .route("/auth-files/download", get(download_auth_file))
         .route("/auth-files/status", patch(auth_file_status))
         .route("/anthropic-auth-url", get(claude_auth_url))
         .route("/codex-auth-url", get(codex_auth_url))
@@ -142,6 +148,112 @@ async fn delete_auth_file(State(m): Mgmt, Query(q): Query<NameQuery>) -> Respons
         Ok(()) => Json(json!({"status": "ok"})).into_response(),
         Err(e) => service_error(e),
     }
+}
+
+/// CLIProxyAPI's upload: one or more files in a multipart form, or one file as the raw body with
+/// `?name=`. Each becomes an account (tokens in the account store, not a file); all succeeding answer
+/// 200, some 207 with what failed and why, a single failure 400.
+async fn upload_auth_files(State(m): Mgmt, Query(q): Query<NameQuery>, req: Request) -> Response {
+    let multipart = req
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("multipart/form-data"));
+    let files = if multipart {
+        match multipart_files(Multipart::from_request(req, &()).await).await {
+            Ok(files) => files,
+            Err(refused) => return refused,
+        }
+    } else {
+        match Bytes::from_request(req, &()).await {
+            Ok(body) => vec![(q.name, body)],
+            Err(e) => return cpa_error(e.status(), e.body_text()),
+        }
+    };
+    let mut uploaded = Vec::new();
+    let mut failed = Vec::new();
+    for (name, bytes) in &files {
+        match m.service.import_auth_file(name, bytes).await {
+            Ok(_) => uploaded.push(name.trim().to_string()),
+            Err(e) => failed.push((name.clone(), e)),
+        }
+    }
+    match (files.len(), failed.pop()) {
+        (_, None) => Json(json!({"status": "ok", "uploaded": uploaded.len(), "files": uploaded}))
+            .into_response(),
+        (1, Some((_, e))) => service_error(e),
+        (_, Some(last)) => {
+            failed.push(last);
+            let failed: Vec<Value> = failed
+                .iter()
+                .map(|(name, e)| json!({"name": name, "error": e.message}))
+                .collect();
+            let body = json!({"status": "partial", "uploaded": uploaded.len(), "files": uploaded, "failed": failed});
+            (StatusCode::MULTI_STATUS, Json(body)).into_response()
+        }
+    }
+}
+
+/// Every file of a multipart form, in order, with the name it was sent under.
+async fn multipart_files(
+    form: Result<Multipart, axum::extract::multipart::MultipartRejection>,
+) -> Result<Vec<(String, Bytes)>, Response> {
+    let bad = |why: String| {
+        cpa_error(
+            StatusCode::BAD_REQUEST,
+            format!("invalid multipart form: {why}"),
+        )
+    };
+    let mut form = form.map_err(|e| bad(e.body_text()))?;
+    let mut files = Vec::new();
+    while let Some(field) = form.next_field().await.map_err(|e| {
+        if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
+            cpa_error(e.status(), e.body_text())
+        } else {
+            bad(e.body_text())
+        }
+    })? {
+        let Some(name) = field.file_name().map(str::to_string) else {
+            continue;
+        };
+        let bytes = field.bytes().await.map_err(|e| bad(e.body_text()))?;
+        files.push((name, bytes));
+    }
+    if files.is_empty() {
+        return Err(cpa_error(StatusCode::BAD_REQUEST, "no files uploaded"));
+    }
+    Ok(files)
+}
+
+/// The account a tool names, as the CLIProxyAPI auth file it would have written: tokens included,
+/// so only for the management key's holder, and never cached.
+async fn download_auth_file(State(m): Mgmt, Query(q): Query<NameQuery>) -> Response {
+    let id = match account_named(&m, &q.name).await {
+        Ok(id) => id,
+        Err(refused) => return refused,
+    };
+    let (name, json) = match m.service.export_auth_file(&id).await {
+        Ok(file) => file,
+        Err(e) => return service_error(e),
+    };
+    let mut bytes = serde_json::to_vec_pretty(&json).unwrap_or_default();
+    bytes.push(b'\n');
+    let mut resp = bytes.into_response();
+    let headers = resp.headers_mut();
+    headers.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/json"),
+    );
+    headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    // The name is ours (`claude-<email>.json`) or was checked when uploaded; quotes would end it early.
+    let disposition = format!(
+        "attachment; filename=\"{}\"",
+        name.replace(['"', '\\'], "_")
+    );
+    if let Ok(v) = HeaderValue::from_str(&disposition) {
+        headers.insert(header::CONTENT_DISPOSITION, v);
+    }
+    resp
 }
 
 #[derive(Deserialize)]

@@ -31,7 +31,7 @@ export interface Account {
   status_message?: string | null;
   expires_at?: string | null;
   last_refresh?: string | null;
-  origin?: { kind: "login" | "auth-dir" | "claude-code" | "codex-cli"; path?: string | null } | null;
+  origin?: { kind: "login" | "auth-dir" | "claude-code" | "codex-cli" | "upload"; path?: string | null } | null;
 }
 
 export interface QuotaWindow {
