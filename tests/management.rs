@@ -28,18 +28,7 @@ async fn proxy(extra: &str) -> (Harness, tempfile::TempDir) {
 
 /// One management call with the key: its status and JSON body (`null` when there is none).
 async fn call(h: &Harness, method: Method, path: &str, body: Option<Value>) -> (u16, Value) {
-    let mut req = h
-        .http
-        .request(method, h.url(&format!("/v0/management/{path}")))
-        .bearer_auth(KEY);
-    if let Some(body) = body {
-        req = req.json(&body);
-    }
-    let resp = req.send().await.expect("the proxy answers");
-    let status = resp.status().as_u16();
-    let text = resp.text().await.unwrap();
-    let body = serde_json::from_str(&text).unwrap_or(Value::Null);
-    (status, body)
+    h.manage(KEY, method, path, body).await
 }
 
 /// A call that must answer `status`; returns its body.

@@ -46,17 +46,7 @@ async fn proxy() -> Proxy {
 }
 
 async fn call(p: &Proxy, method: Method, path: &str, body: Option<Value>) -> (u16, Value) {
-    let mut req =
-        p.h.http
-            .request(method, p.h.url(&format!("/v0/management/{path}")))
-            .bearer_auth(KEY);
-    if let Some(body) = body {
-        req = req.json(&body);
-    }
-    let resp = req.send().await.expect("the proxy answers");
-    let status = resp.status().as_u16();
-    let text = resp.text().await.unwrap();
-    (status, serde_json::from_str(&text).unwrap_or(Value::Null))
+    p.h.manage(KEY, method, path, body).await
 }
 
 async fn get(p: &Proxy, path: &str) -> Value {

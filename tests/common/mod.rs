@@ -149,6 +149,27 @@ impl Harness {
             .expect("request reaches the proxy")
     }
 
+    /// A `/v0/management/{path}` call with `key`: its status and JSON body (`null` when there is none).
+    pub async fn manage(
+        &self,
+        key: &str,
+        method: reqwest::Method,
+        path: &str,
+        body: Option<Value>,
+    ) -> (u16, Value) {
+        let mut req = self
+            .http
+            .request(method, self.url(&format!("/v0/management/{path}")))
+            .bearer_auth(key);
+        if let Some(body) = body {
+            req = req.json(&body);
+        }
+        let resp = req.send().await.expect("the proxy answers");
+        let status = resp.status().as_u16();
+        let text = resp.text().await.unwrap();
+        (status, serde_json::from_str(&text).unwrap_or(Value::Null))
+    }
+
     /// POST JSON with the client key and extra headers (a real client's user agent, …).
     pub async fn post_with(
         &self,
