@@ -131,11 +131,15 @@ test("the Usage page shows a week of history: totals, charts, filters and a requ
 
   // Today alone holds only the events since local midnight.
   await page.getByRole("button", { name: "Today" }).click();
+  await expect(page.getByTestId("tile-requests").locator("dd")).toHaveText(String(sinceMidnight(events).length));
+});
+
+/** The events since local midnight: what "Today" shows. */
+function sinceMidnight(events: UsageEvent[]): UsageEvent[] {
   const midnight = new Date();
   midnight.setHours(0, 0, 0, 0);
-  const today = events.filter((e) => Date.parse(e.time) >= midnight.getTime());
-  await expect(page.getByTestId("tile-requests").locator("dd")).toHaveText(String(today.length));
-});
+  return events.filter((e) => Date.parse(e.time) >= midnight.getTime());
+}
 
 test("export downloads the history, and importing it again adds nothing", async ({ signedIn: page, yard }) => {
   const events = await seed(yard);
@@ -143,7 +147,7 @@ test("export downloads the history, and importing it again adds nothing", async 
   await expect(page.getByTestId("tile-requests").locator("dd")).toHaveText(String(events.length));
 
   const download = page.waitForEvent("download");
-  await page.getByRole("button", { name: "Export" }).click();
+  await page.getByRole("button", { name: "Export all" }).click();
   const file = await download;
   expect(file.suggestedFilename()).toMatch(/^switchyard-usage-\d{4}-\d{2}-\d{2}\.json$/);
   const path = await file.path();
@@ -158,6 +162,18 @@ test("export downloads the history, and importing it again adds nothing", async 
   // A file that is not JSON is refused in words.
   await page.getByLabel("Import…").setInputFiles({ name: "notes.txt", mimeType: "text/plain", buffer: Buffer.from("hello") });
   await expect(page.getByRole("alert")).toHaveText("notes.txt is not a JSON file.");
+
+  // "Export range" holds what the page shows: here Today's requests, in a file named for the day.
+  await page.getByRole("button", { name: "Today" }).click();
+  const today = sinceMidnight(events);
+  await expect(page.getByTestId("tile-requests").locator("dd")).toHaveText(String(today.length));
+  const ranged = page.waitForEvent("download");
+  await page.getByRole("button", { name: "Export range" }).click();
+  const part = await ranged;
+  expect(part.suggestedFilename()).toMatch(/^switchyard-usage-\d{4}-\d{2}-\d{2}\.json$/);
+  const partDoc = JSON.parse(readFileSync(await part.path(), "utf8")) as { switchyard: { events: UsageEvent[] } };
+  const ids = (list: UsageEvent[]) => list.map((e) => e.request_id).sort();
+  expect(ids(partDoc.switchyard.events)).toEqual(ids(today));
 });
 
 test("Settings turns usage history off, and the Usage page says so", async ({ signedIn: page, yard }) => {

@@ -5,6 +5,7 @@ import {
   customRange,
   dayInput,
   duration,
+  exportFileName,
   eventTime,
   isError,
   localMidnight,
@@ -67,6 +68,14 @@ describe("ranges", () => {
     expect(customRange("2026-11-21", "2026-11-20")).toBeUndefined();
     expect(customRange("", "2026-11-20")).toBeUndefined();
     expect(dayInput(new Date("2026-11-22T03:00:00Z"))).toBe("2026-11-21");
+  });
+
+  it("names an export after the local days it covers", () => {
+    expect(exportFileName(customRange("2026-11-20", "2026-11-21"), now)).toBe("switchyard-usage-2026-11-20-to-2026-11-21.json");
+    expect(exportFileName(customRange("2026-11-21", "2026-11-21"), now)).toBe("switchyard-usage-2026-11-21.json");
+    expect(exportFileName(presetRange("today", now), now)).toBe("switchyard-usage-2026-11-22.json");
+    expect(exportFileName(presetRange("7d", now), now)).toBe("switchyard-usage-2026-11-15-to-2026-11-22.json");
+    expect(exportFileName(undefined, now)).toBe("switchyard-usage-2026-11-22.json");
   });
 });
 

@@ -96,6 +96,18 @@ export function dayInput(d: Date): string {
   return `${d.getFullYear()}-${pad(d.getMonth() + 1)}-${pad(d.getDate())}`;
 }
 
+/**
+ * The name of an export of `range` (or of the whole history, `undefined`, on `today`): the local days it
+ * covers, the last one included, e.g. `switchyard-usage-2026-11-20-to-2026-11-22.json`.
+ */
+export function exportFileName(range: Range | undefined, today: Date): string {
+  if (!range) return `switchyard-usage-${dayInput(today)}.json`;
+  const first = dayInput(range.from);
+  // `to` is exclusive: a range that ends at midnight ends on the day before.
+  const last = dayInput(new Date(Math.max(range.from.getTime(), range.to.getTime() - 1)));
+  return first === last ? `switchyard-usage-${first}.json` : `switchyard-usage-${first}-to-${last}.json`;
+}
+
 /** The instant a series key (`2026-11-22` or `2026-11-22T14:00`, both UTC) starts at; invalid otherwise. */
 export function bucketStart(key: string): Date {
   // Date.parse is lenient with odd text; only the two shapes the service writes are read.
