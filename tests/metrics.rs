@@ -567,8 +567,31 @@ async fn an_account_is_counted_refreshed_and_disabled() {
     assert_eq!(total(&s, "switchyard_credentials", &disabled), 1.0);
 }
 
-/// Needs the request path to hand each finished request to the metrics (the lead's wiring of the usage
-/// ledger); until that lands it fails.
+/// `n` Chat Completions requests that must succeed, each read to its end.
+async fn chats(h: &Harness, n: usize) {
+    for _ in 0..n {
+        let resp = h
+            .post("/v1/chat/completions", chat_body("compat-gpt-4o", false))
+            .await;
+        assert_eq!(resp.status(), 200);
+        resp.bytes().await.unwrap();
+    }
+}
+
+/// Scrapes until `done` holds (what is counted off the request path lands a moment after the answer
+/// ends), within 5 s; `what` says what was awaited when it never holds.
+async fn scrape_until(h: &Harness, what: &str, done: impl Fn(&[Sample]) -> bool) -> Vec<Sample> {
+    let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(5);
+    loop {
+        let s = scrape(h, None).await;
+        if done(&s) {
+            return s;
+        }
+        assert!(tokio::time::Instant::now() < deadline, "never saw {what}");
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+}
+
 #[tokio::test]
 async fn requests_move_the_counters() {
     let db = tempfile::tempdir().unwrap();
@@ -576,32 +599,43 @@ async fn requests_move_the_counters() {
     let yaml = baseline_yaml(&mock, &db_line(&db));
     let h = Harness::with_config(mock, &yaml).await;
     let before = total(&scrape(&h, None).await, "switchyard_requests_total", &[]);
-    for _ in 0..3 {
-        let resp = h
-            .post("/v1/chat/completions", chat_body("compat-gpt-4o", false))
-            .await;
-        assert_eq!(resp.status(), 200);
-        resp.bytes().await.unwrap();
-    }
-    // The last event is handed over as its answer's body ends; give it a moment to land.
-    let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(5);
-    loop {
-        let s = scrape(&h, None).await;
-        let now = total(&s, "switchyard_requests_total", &[]);
-        if now - before == 3.0 {
-            let ok = [
-                ("format", "openai-chat"),
-                ("status", "200"),
-                ("model", "compat-gpt-4o"),
-            ];
-            assert_eq!(total(&s, "switchyard_requests_total", &ok), 3.0);
-            return;
-        }
-        assert!(
-            tokio::time::Instant::now() < deadline,
-            "switchyard_requests_total moved by {} after 3 requests",
-            now - before
-        );
-        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
-    }
+    chats(&h, 3).await;
+    let s = scrape_until(&h, "3 more requests", |s| {
+        total(s, "switchyard_requests_total", &[]) - before == 3.0
+    })
+    .await;
+    let ok = [
+        ("format", "openai-chat"),
+        ("status", "200"),
+        ("model", "compat-gpt-4o"),
+    ];
+    assert_eq!(total(&s, "switchyard_requests_total", &ok), 3.0);
+}
+
+#[tokio::test]
+async fn request_log_captures_are_counted() {
+    let db = tempfile::tempdir().unwrap();
+    let off = Harness::with_extra(&db_line(&db)).await;
+    let s = scrape(&off, None).await;
+    let logs: Vec<_> = s
+        .iter()
+        .filter(|x| x.name == "switchyard_request_logs_total")
+        .map(|x| (x.labels["outcome"].as_str(), x.value))
+        .collect();
+    assert_eq!(
+        logs,
+        [("written", 0.0), ("dropped", 0.0), ("failed", 0.0)],
+        "the series are there, at zero, while nothing is logged"
+    );
+    drop(off);
+
+    let h = Harness::with_extra(&format!("{}request-log: true\n", db_line(&db))).await;
+    chats(&h, 2).await;
+    let written = [("outcome", "written")];
+    let s = scrape_until(&h, "2 captures written", |s| {
+        total(s, "switchyard_request_logs_total", &written) == 2.0
+    })
+    .await;
+    let dropped = [("outcome", "dropped")];
+    assert_eq!(total(&s, "switchyard_request_logs_total", &dropped), 0.0);
 }

@@ -89,14 +89,8 @@ pub async fn metrics(State(state): State<Arc<AppState>>, req: Request) -> Respon
                 failed: c.failed,
             })
             .collect(),
-        usage_events: usage.counters().map(|c| {
-            use std::sync::atomic::Ordering::Relaxed;
-            [
-                c.written.load(Relaxed),
-                c.dropped.load(Relaxed),
-                c.failed.load(Relaxed),
-            ]
-        }),
+        usage_events: usage.counters().map(|c| c.snapshot()),
+        request_logs: usage.requests().counters(),
         recording: usage.enabled() && usage.counters().is_some(),
     };
     let text = usage.metrics().render(&scrape);

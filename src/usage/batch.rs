@@ -35,6 +35,13 @@ pub struct Counters {
     pub failed: AtomicU64,
 }
 
+impl Counters {
+    /// Written, dropped and failed, as they are now (for `/metrics`).
+    pub fn snapshot(&self) -> [u64; 3] {
+        [&self.written, &self.dropped, &self.failed].map(|c| c.load(Ordering::Relaxed))
+    }
+}
+
 pub struct Batcher<T> {
     tx: mpsc::Sender<T>,
     counters: Arc<Counters>,

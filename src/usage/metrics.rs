@@ -241,6 +241,8 @@ pub struct Scrape {
     pub refreshes: Vec<Refreshes>,
     /// The usage recorder's written, dropped and failed events; `None` without a database.
     pub usage_events: Option<[u64; 3]>,
+    /// The request log writer's written, dropped and failed captures; `None` while its file is closed.
+    pub request_logs: Option<[u64; 3]>,
     /// Events are being written to the usage history now.
     pub recording: bool,
 }
@@ -444,6 +446,19 @@ struct Aggregate {
 }
 
 /// The gauges and counters read at scrape time.
+/// A writer's counter family, by outcome (zeros while it is not running, so the series always exist).
+fn outcomes(out: &mut Exposition, name: &str, help: &str, counts: Option<[u64; 3]>) {
+    out.family(name, "counter", help);
+    let [written, dropped, failed] = counts.unwrap_or_default();
+    for (outcome, n) in [
+        ("written", written),
+        ("dropped", dropped),
+        ("failed", failed),
+    ] {
+        out.sample(name, &[("outcome", outcome)], n);
+    }
+}
+
 fn render_scrape(out: &mut Exposition, scrape: &Scrape, uptime: Duration) {
     out.family(
         "switchyard_cooldowns",
@@ -512,15 +527,18 @@ fn render_scrape(out: &mut Exposition, scrape: &Scrape, uptime: Duration) {
         );
     }
 
-    out.family("switchyard_usage_events_total", "counter", "Usage events handed to the history: written, dropped (writer behind) or failed (database error).");
-    let [written, dropped, failed] = scrape.usage_events.unwrap_or_default();
-    for (outcome, n) in [
-        ("written", written),
-        ("dropped", dropped),
-        ("failed", failed),
-    ] {
-        out.sample("switchyard_usage_events_total", &[("outcome", outcome)], n);
-    }
+    outcomes(
+        out,
+        "switchyard_usage_events_total",
+        "Usage events handed to the history: written, dropped (writer behind) or failed (database error).",
+        scrape.usage_events,
+    );
+    outcomes(
+        out,
+        "switchyard_request_logs_total",
+        "Request log captures handed to its writer: written, dropped (writer behind) or failed (database error).",
+        scrape.request_logs,
+    );
     out.family(
         "switchyard_usage_recording",
         "gauge",

@@ -354,6 +354,15 @@ impl RequestLog {
         }
     }
 
+    /// The writer's written, dropped and failed captures since the file was opened; `None` while it is
+    /// not open.
+    pub fn counters(&self) -> Option<[u64; 3]> {
+        match &*self.lock() {
+            State::Open(o) => Some(o.writer.counters().snapshot()),
+            State::Closed | State::Failed(_) => None,
+        }
+    }
+
     /// The capture kept for `request_id`: `None` when there is none (logging was off, or it was
     /// rotated out).
     pub async fn get(&self, request_id: &str) -> Result<Option<Capture>, String> {
