@@ -861,6 +861,34 @@ async fn auth_files_are_uploaded_as_accounts_and_downloaded_again() {
     )
     .await;
 
+    // Switchyard's own route (the UI's) takes a file's name and text and answers with the account.
+    let other = auth_file("codex", "ops@example.com", "own-route-token").to_string();
+    let imported = answer(
+        &h,
+        Method::POST,
+        "switchyard/accounts/import",
+        Some(json!({"name": "codex-ops.json", "content": other})),
+        200,
+    )
+    .await;
+    assert_eq!(imported["added"], true, "{imported}");
+    assert_eq!(
+        (
+            imported["account"]["provider"].as_str(),
+            imported["account"]["email"].as_str(),
+            imported["account"]["prefix"].as_str()
+        ),
+        (Some("codex"), Some("ops@example.com"), Some("team"))
+    );
+    fails(
+        &h,
+        Method::POST,
+        "accounts/import",
+        Some(json!({"name": "codex-ops.txt", "content": other})),
+        (400, "invalid"),
+    )
+    .await;
+
     // The tokens were not written out as files: they are in the account store's own place.
     let written: Vec<String> = std::fs::read_dir(auth.path())
         .unwrap()

@@ -11,8 +11,8 @@ use switchyard::accounts::{Account, AccountId, Provider};
 use switchyard::logs::LogLine;
 use switchyard::service::{
     AccountPatch, AccountView, ConfigText, ErrorKind, EventsPage, EventsQuery, ImportResult,
-    LoginMethodName, LoginState, LoginView, ModelView, Problem, RequestDetail, Service,
-    ServiceError, SettingsPatch, SettingsView, StatusView, TodayUsage, UsageSummary,
+    ImportedAccount, LoginMethodName, LoginState, LoginView, ModelView, Problem, RequestDetail,
+    Service, ServiceError, SettingsPatch, SettingsView, StatusView, TodayUsage, UsageSummary,
 };
 use switchyard::usage::export::Document;
 use tauri::{AppHandle, Runtime, State};
@@ -42,6 +42,7 @@ pub fn handler<R: Runtime>() -> impl Fn(tauri::ipc::Invoke<R>) -> bool + Send + 
         accounts,
         update_account,
         remove_account,
+        import_account_file,
         start_login,
         login_status,
         submit_login,
@@ -186,6 +187,19 @@ pub async fn update_account(
 pub async fn remove_account(state: State<'_, DesktopState>, id: String) -> Result<()> {
     check_account_id(&id)?;
     service(&state)?.remove_account(&id).await
+}
+
+/// A CLIProxyAPI auth file the person picked: its name and text (the service caps its size).
+#[tauri::command]
+pub async fn import_account_file(
+    state: State<'_, DesktopState>,
+    name: String,
+    content: String,
+) -> Result<ImportedAccount> {
+    check_len("the file name", &name, MAX_TEXT_CHARS)?;
+    service(&state)?
+        .import_auth_file(&name, content.as_bytes())
+        .await
 }
 
 #[tauri::command]

@@ -165,6 +165,43 @@ fn account_ids_are_checked_before_the_service() {
 }
 
 #[test]
+fn auth_files_become_accounts() {
+    let app = Fixture::with_proxy();
+    let file = json!({
+        "type": "claude",
+        "email": "ipc@example.com",
+        "access_token": "at-ipc",
+        "refresh_token": "rt-ipc",
+    })
+    .to_string();
+    let args = json!({"name": "claude-ipc.json", "content": file});
+    let imported = app.ok("import_account_file", args.clone());
+    assert_eq!(imported["added"], true, "{imported}");
+    assert_eq!(imported["account"]["email"], "ipc@example.com");
+    assert_eq!(app.ok("import_account_file", args)["added"], false);
+    assert_eq!(
+        app.ok("accounts", json!({"withQuota": false}))
+            .as_array()
+            .map(Vec::len),
+        Some(1)
+    );
+    for (name, content) in [
+        ("x".repeat(300) + ".json", file.clone()),
+        ("claude-ipc.txt".to_string(), file.clone()),
+        ("claude-ipc.json".to_string(), "{not json".to_string()),
+    ] {
+        assert_eq!(
+            app.err_kind(
+                "import_account_file",
+                json!({"name": name, "content": content})
+            ),
+            "invalid",
+            "{name}"
+        );
+    }
+}
+
+#[test]
 fn login_lifecycle_and_checked_names() {
     let app = Fixture::with_proxy();
     assert_eq!(

@@ -4,20 +4,29 @@
 
 use std::path::Path;
 
+use serde::Serialize;
 use serde_json::Value;
 
 use super::{accounts_error, parse_account_id, ErrorKind, Result, Service, ServiceError};
 use crate::accounts::cliproxy::{export_auth_file, parse_auth_file};
-use crate::accounts::{Origin, OriginKind, SettingsMode, Upserted};
+use crate::accounts::{Account, Origin, OriginKind, SettingsMode, Upserted};
 
 /// The largest auth file taken: real ones are a few kilobytes.
-pub const MAX_AUTH_FILE_BYTES: usize = 1 << 20;
+const MAX_AUTH_FILE_BYTES: usize = 1 << 20;
+
+/// The account an auth file became.
+#[derive(Debug, Clone, Serialize)]
+pub struct ImportedAccount {
+    /// `false` when the file was a login already here, now updated.
+    pub added: bool,
+    pub account: Account,
+}
 
 impl Service {
     /// Adds (or, for an account already here, updates) the account in the CLIProxyAPI auth file
     /// `name`. The file's own settings (`disabled`, `prefix`, `excluded_models`, …) replace the
     /// account's, as when the file is read from an auth dir.
-    pub async fn import_auth_file(&self, name: &str, bytes: &[u8]) -> Result<Upserted> {
+    pub async fn import_auth_file(&self, name: &str, bytes: &[u8]) -> Result<ImportedAccount> {
         let name = checked_name(name)?;
         if bytes.len() > MAX_AUTH_FILE_BYTES {
             return Err(ServiceError::invalid(format!(
@@ -47,13 +56,21 @@ impl Service {
             .await
             .map_err(|why| ServiceError::new(ErrorKind::Unavailable, why))?;
         let store = opened.store.clone();
-        let upserted =
-            tokio::task::spawn_blocking(move || store.import(imported, SettingsMode::Replace))
-                .await
-                .map_err(ServiceError::internal)?
-                .map_err(accounts_error)?;
+        let (added, account) = tokio::task::spawn_blocking(move || {
+            let (added, id) = match store.import(imported, SettingsMode::Replace)? {
+                Upserted::Added(id) => (true, id),
+                Upserted::Updated(id) => (false, id),
+            };
+            let account = store
+                .get(&id)?
+                .ok_or_else(|| crate::accounts::AccountsError::NotFound(id.to_string()))?;
+            Ok((added, account))
+        })
+        .await
+        .map_err(ServiceError::internal)?
+        .map_err(accounts_error)?;
         self.hub.changed();
-        Ok(upserted)
+        Ok(ImportedAccount { added, account })
     }
 
     /// The account `id` as a CLIProxyAPI auth file: its name and JSON, tokens included.

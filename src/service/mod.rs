@@ -15,6 +15,7 @@ use std::time::Duration;
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 
+pub use auth_files::ImportedAccount;
 pub use hub::{AccountsHub, AccountsWatch, Opened};
 pub use settings::{SettingsPatch, SettingsView};
 pub use usage::{

@@ -201,3 +201,24 @@ test("an account can be renamed, reprioritised, disabled and removed", async ({ 
   await expect(account).toHaveCount(0);
   await expect(page.getByText("No accounts yet.")).toBeVisible();
 });
+
+test("CLIProxyAPI auth files become accounts, and a file that is not one is explained", async ({ signedIn: page }) => {
+  await page.getByRole("link", { name: "Accounts" }).click();
+  const authFile = (name: string, body: object) => ({ name, mimeType: "application/json", buffer: Buffer.from(JSON.stringify(body)) });
+  const claude = { type: "claude", email: "me@example.com", access_token: "at-file", refresh_token: "rt-file", expired: "2099-01-01T00:00:00Z" };
+  const picker = page.getByLabel("Add from auth files…");
+  await picker.setInputFiles([authFile("claude-me@example.com.json", claude), authFile("gemini-x.json", { type: "gemini", token: {} })]);
+
+  const done = page.getByRole("status").filter({ hasText: "from claude-me" });
+  await expect(done).toHaveText("Added Claude account me@example.com from claude-me@example.com.json.");
+  await expect(page.getByRole("alert")).toContainText("gemini-x.json is not a Claude or Codex login");
+  const account = page.getByTestId("account");
+  await expect(account).toHaveCount(1);
+  await expect(account).toContainText("me@example.com");
+
+  // The same login again updates the account instead of adding a second.
+  await picker.setInputFiles([authFile("claude-me@example.com.json", { ...claude, access_token: "at-renewed" })]);
+  await expect(done).toHaveText("Updated Claude account me@example.com from claude-me@example.com.json.");
+  await expect(page.getByRole("alert")).toHaveCount(0);
+  await expect(account).toHaveCount(1);
+});

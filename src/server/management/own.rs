@@ -25,6 +25,7 @@ pub fn routes() -> Router<Arc<Management>> {
     Router::new()
         .route("/status", get(status))
         .route("/accounts", get(accounts))
+        .route("/accounts/import", post(import_account_file))
         .route(
             "/accounts/{id}",
             patch(update_account).delete(remove_account),
@@ -93,6 +94,23 @@ async fn update_account(State(m): Mgmt, Path(id): Path<String>, b: Body<AccountP
 
 async fn remove_account(State(m): Mgmt, Path(id): Path<String>) -> Answer {
     to_json(m.service.remove_account(&id).await?)
+}
+
+/// A CLIProxyAPI auth file as the person picked it: its name and its text.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct AccountFile {
+    name: String,
+    content: String,
+}
+
+async fn import_account_file(State(m): Mgmt, b: Body<AccountFile>) -> Answer {
+    let AccountFile { name, content } = body(b)?;
+    to_json(
+        m.service
+            .import_auth_file(&name, content.as_bytes())
+            .await?,
+    )
 }
 
 #[derive(Deserialize)]

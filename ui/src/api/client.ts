@@ -7,6 +7,7 @@ import type {
   EventsPage,
   EventsQuery,
   ImportResult,
+  ImportedAccount,
   LogLevel,
   LogLine,
   LoginMethod,
@@ -46,6 +47,8 @@ export interface Api {
   accounts(withQuota: boolean): Promise<AccountView[]>;
   updateAccount(id: string, patch: AccountPatch): Promise<Account>;
   removeAccount(id: string): Promise<null>;
+  /** A CLIProxyAPI auth file's name and text: the Claude or Codex login in it becomes an account. */
+  importAccountFile(name: string, content: string): Promise<ImportedAccount>;
   startLogin(provider: Provider, method: LoginMethod): Promise<LoginView>;
   loginStatus(id: string): Promise<LoginState>;
   submitLogin(id: string, pasted: string): Promise<null>;
@@ -93,6 +96,9 @@ const seg = encodeURIComponent;
 export function createApi(send: Transport): Api {
   // The transports decode JSON; the result types are the service's contract, not checked at runtime.
   const call = <T>(c: Call): Promise<T> => send(c) as Promise<T>;
+  /** A POST whose JSON body is exactly the command's arguments. */
+  const post = <T>(command: string, path: string, args: Record<string, unknown>): Promise<T> =>
+    call({ command, args, method: "POST", path, body: args });
   return {
     status: () => call({ command: "status", args: {}, method: "GET", path: "status" }),
     accounts: (withQuota) =>
@@ -112,14 +118,8 @@ export function createApi(send: Transport): Api {
       }),
     removeAccount: (id) =>
       call({ command: "remove_account", args: { id }, method: "DELETE", path: `accounts/${seg(id)}` }),
-    startLogin: (provider, method) =>
-      call({
-        command: "start_login",
-        args: { provider, method },
-        method: "POST",
-        path: "logins",
-        body: { provider, method },
-      }),
+    importAccountFile: (name, content) => post("import_account_file", "accounts/import", { name, content }),
+    startLogin: (provider, method) => post("start_login", "logins", { provider, method }),
     loginStatus: (id) =>
       call({ command: "login_status", args: { id }, method: "GET", path: `logins/${seg(id)}` }),
     submitLogin: (id, pasted) =>

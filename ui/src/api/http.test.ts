@@ -32,6 +32,7 @@ describe("HTTP transport", () => {
       [(a) => a.accounts(false), "GET", "accounts", undefined],
       [(a) => a.updateAccount("claude-1a", { label: "work", enabled: false }), "PATCH", "accounts/claude-1a", { label: "work", enabled: false }],
       [(a) => a.removeAccount("codex-9"), "DELETE", "accounts/codex-9", undefined],
+      [(a) => a.importAccountFile("claude-a.json", "{}"), "POST", "accounts/import", { name: "claude-a.json", content: "{}" }],
       [(a) => a.startLogin("codex", "device"), "POST", "logins", { provider: "codex", method: "device" }],
       [(a) => a.loginStatus("L1"), "GET", "logins/L1", undefined],
       [(a) => a.submitLogin("L1", "http://localhost:1/cb?code=x"), "POST", "logins/L1/paste", { pasted: "http://localhost:1/cb?code=x" }],

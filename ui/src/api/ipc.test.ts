@@ -14,6 +14,7 @@ describe("IPC transport", () => {
       [(a) => a.accounts(true), "accounts", { withQuota: true }],
       [(a) => a.updateAccount("claude-1", { priority: 2 }), "update_account", { id: "claude-1", patch: { priority: 2 } }],
       [(a) => a.removeAccount("claude-1"), "remove_account", { id: "claude-1" }],
+      [(a) => a.importAccountFile("codex-b.json", "{}"), "import_account_file", { name: "codex-b.json", content: "{}" }],
       [(a) => a.startLogin("claude", "browser"), "start_login", { provider: "claude", method: "browser" }],
       [(a) => a.loginStatus("L"), "login_status", { id: "L" }],
       [(a) => a.submitLogin("L", "code#state"), "submit_login", { id: "L", pasted: "code#state" }],

@@ -225,6 +225,13 @@ export interface RequestDetail {
   log: Capture | null;
 }
 
+/** What `importAccountFile` made of a CLIProxyAPI auth file. */
+export interface ImportedAccount {
+  /** `false`: the login was already here and is now updated. */
+  added: boolean;
+  account: Account;
+}
+
 export interface ImportResult {
   format: "switchyard" | "cliproxyapi";
   read: number;

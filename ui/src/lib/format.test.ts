@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import type { AccountView } from "../api/types.ts";
-import { accountStatus, cooldownText, quotaBars, resetsIn, span } from "./format.ts";
+import { accountStatus, cooldownText, quotaBars, quotaErrorText, resetsIn, span } from "./format.ts";
 
 const now = new Date("2026-11-22T10:00:00Z");
 const inSecs = (s: number) => new Date(now.getTime() + s * 1000).toISOString();
@@ -64,5 +64,12 @@ describe("account status in words", () => {
       "claude-sonnet-4-5 resting for 4m (429)",
     );
     expect(cooldownText({ model: "gpt-5", until: inSecs(30), status: null }, now)).toBe("gpt-5 resting for 30s (no connection)");
+  });
+});
+
+describe("quota errors", () => {
+  it("say 'quota unavailable' once", () => {
+    expect(quotaErrorText("quota unavailable: the usage endpoint answered 503")).toBe("Quota unavailable: the usage endpoint answered 503");
+    expect(quotaErrorText("took longer than 10 s")).toBe("Quota unavailable: took longer than 10 s");
   });
 });

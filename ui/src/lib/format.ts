@@ -72,6 +72,12 @@ export function cooldownText(c: Cooldown, now: Date): string {
   return `${c.model} resting for ${span(left)} (${why})`;
 }
 
+/** Why there is no quota, as a sentence that says so once (the service's reasons usually begin with it). */
+export function quotaErrorText(reason: string): string {
+  if (/^quota unavailable\b/i.test(reason)) return reason.charAt(0).toUpperCase() + reason.slice(1);
+  return `Quota unavailable: ${reason}`;
+}
+
 export function providerName(p: string): string {
   return p === "claude" ? "Claude" : p === "codex" ? "Codex" : p;
 }
