@@ -779,7 +779,11 @@ async fn auth_files_are_uploaded_as_accounts_and_downloaded_again() {
     // Several at once, as a form: one good, one another provider's, one not JSON.
     let codex = auth_file("codex", "dev@example.com", "uploaded-codex-token").to_string();
     let (content_type, form) = multipart(&[
-        ("codex-dev@example.com.json", codex.as_bytes()),
+        // A client that sends the picked file's whole path: only its name counts.
+        (
+            "/home/dev/auth/codex-dev@example.com.json",
+            codex.as_bytes(),
+        ),
         ("gemini-x.json", br#"{"type": "gemini", "token": {}}"#),
         ("broken.json", b"{not json"),
     ]);

@@ -178,23 +178,24 @@ async fn upload_auth_files(State(m): Mgmt, Query(q): Query<NameQuery>, req: Requ
             Err(e) => failed.push((name.clone(), e)),
         }
     }
-    match (files.len(), failed.pop()) {
-        (_, None) => Json(json!({"status": "ok", "uploaded": uploaded.len(), "files": uploaded}))
-            .into_response(),
-        (1, Some((_, e))) => service_error(e),
-        (_, Some(last)) => {
-            failed.push(last);
-            let failed: Vec<Value> = failed
-                .iter()
-                .map(|(name, e)| json!({"name": name, "error": e.message}))
-                .collect();
-            let body = json!({"status": "partial", "uploaded": uploaded.len(), "files": uploaded, "failed": failed});
-            (StatusCode::MULTI_STATUS, Json(body)).into_response()
-        }
+    if failed.is_empty() {
+        return Json(json!({"status": "ok", "uploaded": uploaded.len(), "files": uploaded}))
+            .into_response();
     }
+    if files.len() == 1 {
+        let (_, e) = failed.remove(0);
+        return service_error(e);
+    }
+    let failed: Vec<Value> = failed
+        .iter()
+        .map(|(name, e)| json!({"name": name, "error": e.message}))
+        .collect();
+    let body = json!({"status": "partial", "uploaded": uploaded.len(), "files": uploaded, "failed": failed});
+    (StatusCode::MULTI_STATUS, Json(body)).into_response()
 }
 
-/// Every file of a multipart form, in order, with the name it was sent under.
+/// Every file of a multipart form, in order, with the name it was sent under (its last path part: some
+/// clients send the picked file's whole path).
 async fn multipart_files(
     form: Result<Multipart, axum::extract::multipart::MultipartRejection>,
 ) -> Result<Vec<(String, Bytes)>, Response> {
@@ -213,7 +214,11 @@ async fn multipart_files(
             bad(e.body_text())
         }
     })? {
-        let Some(name) = field.file_name().map(str::to_string) else {
+        let Some(name) = field
+            .file_name()
+            .and_then(|n| n.rsplit(['/', '\\']).next())
+            .map(str::to_string)
+        else {
             continue;
         };
         let bytes = field.bytes().await.map_err(|e| bad(e.body_text()))?;
